@@ -1,0 +1,89 @@
+"""The steps of the app factory, in the order `create_app` calls them."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from carnet import db, web
+from carnet.config import Settings
+from carnet.extensions import babel, csrf, limiter
+from carnet.security import crypto, sessions
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class CarnetFlask(Flask):
+    """Each request is one unit of work: commit once after the view, or roll back."""
+
+    def dispatch_request(self) -> Any:  # type: ignore[override]
+        with db.unit_of_work():
+            return super().dispatch_request()
+
+    def do_teardown_request(self, exc: BaseException | None = None) -> None:  # type: ignore[override]
+        super().do_teardown_request(exc)
+        db.session.remove()
+
+
+def init_config(app: Flask, settings: Settings) -> None:
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        CARNET_SETTINGS=settings,
+        TESTING=settings.environment == "test",
+        # The CSRF token lives as long as the session: a note written over an hour still saves.
+        WTF_CSRF_TIME_LIMIT=None,
+        WTF_CSRF_SSL_STRICT=not settings.uses_plain_http_locally,
+        BABEL_DEFAULT_LOCALE="fr",
+        BABEL_DEFAULT_TIMEZONE="Europe/Paris",
+        BABEL_TRANSLATION_DIRECTORIES=str(PROJECT_ROOT / "carnet" / "translations"),
+        MAX_CONTENT_LENGTH=10 * 1024 * 1024,
+        PREFERRED_URL_SCHEME="https" if not settings.uses_plain_http_locally else "http",
+        RATELIMIT_STORAGE_URI=settings.redis_url or "memory://",
+        RATELIMIT_STRATEGY="moving-window",
+    )
+
+
+def init_database(app: Flask, settings: Settings) -> None:
+    if db.session_factory.kw.get("bind") is None:
+        db.bind(db.make_engine(settings.database_url))
+
+
+def init_security(app: Flask, settings: Settings) -> None:
+    ring = crypto.KeyRing.parse(settings.kek)
+    crypto.install(crypto.FieldCrypto(ring, _key_bytes(settings.blind_index_key)))
+    sessions.install(
+        app,
+        secure=not settings.uses_plain_http_locally,
+        idle_minutes=settings.session_idle_minutes,
+        absolute_hours=settings.session_absolute_hours,
+    )
+    web.init_app(app, settings)
+
+
+def _key_bytes(secret: str) -> bytes:
+    # Secrets are given as text; a digest gives the fixed-length key material HKDF expects.
+    return hashlib.sha256(secret.encode()).digest()
+
+
+def audit_key(settings: Settings) -> bytes:
+    return _key_bytes(settings.audit_key)
+
+
+def init_extensions(app: Flask, settings: Settings) -> None:
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=lambda: "fr")
+    limiter.init_app(app)
+
+
+def init_blueprints(app: Flask) -> None:
+    from carnet.auth.views import blueprint as auth_bp
+    from carnet.health import blueprint as health_bp
+    from carnet.records.views import blueprint as records_bp
+
+    for blueprint in (health_bp, auth_bp, records_bp):
+        app.register_blueprint(blueprint)
+
+

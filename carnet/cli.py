@@ -1,0 +1,168 @@
+"""The `carnet` command: thin wrappers over services, each in one unit of work."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask
+from flask.cli import FlaskGroup
+from sqlalchemy import select
+
+from carnet import db
+from carnet.app_setup import PROJECT_ROOT, audit_key
+from carnet.config import Settings, SettingsError
+from carnet.security import audit, crypto, scoping
+
+
+def _create_app() -> Flask:
+    from carnet import create_app
+
+    try:
+        return create_app()
+    except SettingsError as exc:
+        click.echo(f"Configuration invalide : {exc}", err=True)
+        sys.exit(2)
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False)
+def main() -> None:
+    """Carnet de bord partagé : administration."""
+
+
+def settings() -> Settings:
+    from flask import current_app
+
+    value: Settings = current_app.config["CARNET_SETTINGS"]
+    return value
+
+
+# -- database ------------------------------------------------------------------------------
+
+
+@main.group("db")
+def db_group() -> None:
+    """Schéma de la base de données."""
+
+
+def alembic_config(database_url: str):  # type: ignore[no-untyped-def]
+    from alembic.config import Config
+
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.attributes["database_url"] = database_url
+    return config
+
+
+@db_group.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Applique les migrations jusqu'à REVISION (head par défaut)."""
+    from alembic import command
+
+    command.upgrade(alembic_config(settings().database_url), revision)
+    click.echo(f"Base à jour ({revision}).")
+
+
+@db_group.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Revient à REVISION (par exemple base)."""
+    from alembic import command
+
+    command.downgrade(alembic_config(settings().database_url), revision)
+    click.echo(f"Base ramenée à {revision}.")
+
+
+# -- audit -----------------------------------------------------------------------------------
+
+
+@main.group("audit")
+def audit_group() -> None:
+    """Journal des accès."""
+
+
+def _checkpoints() -> audit.CheckpointStore:
+    return audit.CheckpointStore(settings().audit_checkpoint_dir, audit_key(settings()))
+
+
+def _departement_ids() -> list:  # type: ignore[type-arg]
+    from carnet.tenancy.models import Departement
+
+    return list(db.session().scalars(select(Departement.id).order_by(Departement.code)))
+
+
+@audit_group.command("verify")
+def audit_verify() -> None:
+    """Vérifie la chaîne de chaque département et ses points de contrôle signés."""
+    store = _checkpoints()
+    failed = False
+    with scoping.unscoped(), db.unit_of_work() as db_session:
+        for departement_id in _departement_ids():
+            try:
+                checkpoints = store.read(departement_id)
+            except audit.CheckpointForged as exc:
+                click.echo(f"ÉCHEC : point de contrôle falsifié : {exc}")
+                failed = True
+                continue
+            report = audit.verify_chain(db_session, departement_id, checkpoints)
+            if report.problem is None:
+                click.echo(
+                    f"OK  département {departement_id} : {report.rows} lignes, "
+                    f"{len(checkpoints)} point(s) de contrôle"
+                )
+            else:
+                click.echo(f"ÉCHEC : {report.problem}")
+                failed = True
+    sys.exit(1 if failed else 0)
+
+
+@audit_group.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Signe la tête de chaque chaîne intacte dans le dossier des points de contrôle."""
+    store = _checkpoints()
+    with scoping.unscoped(), db.unit_of_work() as db_session:
+        for departement_id in _departement_ids():
+            report = audit.verify_chain(db_session, departement_id, store.read(departement_id))
+            if report.problem is not None:
+                click.echo(f"ÉCHEC, aucun point posé : {report.problem}")
+                sys.exit(1)
+            checkpoint = store.write(report)
+            if checkpoint is not None:
+                click.echo(f"Point de contrôle : {departement_id} ligne {checkpoint.seq}")
+
+
+# -- keys ------------------------------------------------------------------------------------
+
+
+@main.group("keys")
+def keys_group() -> None:
+    """Clés de chiffrement."""
+
+
+@keys_group.command("generate")
+@click.option("--id", "key_id", required=True, help="Identifiant de la nouvelle clé, ex. k2026a")
+def keys_generate(key_id: str) -> None:
+    """Affiche une nouvelle entrée « id:clé » à placer en tête de CARNET_KEK."""
+    click.echo(crypto.KeyRing.generate_entry(key_id))
+
+
+@keys_group.command("rotate")
+@click.option("--dry-run", is_flag=True, help="Compte sans rien modifier.")
+def keys_rotate(dry_run: bool) -> None:
+    """Ré-enveloppe chaque clé de données sous la KEK active du trousseau."""
+    from carnet.auth import services as auth_services
+
+    field_crypto = crypto.current()
+    with scoping.unscoped(), db.unit_of_work() as db_session:
+        count = field_crypto.rotate(db_session)
+        secrets_count = auth_services.reseal_totp_secrets(db_session)
+        if dry_run:
+            db_session.rollback()
+    verb = "seraient ré-enveloppées" if dry_run else "ré-enveloppées"
+    click.echo(
+        f"{count} clé(s) de données et {secrets_count} secret(s) TOTP {verb} "
+        f"sous la clé {field_crypto.ring.active_id}."
+    )
+
+
+__all__ = ["main"]

@@ -1,0 +1,1 @@
+"""In-app notifications and outgoing messages (e-mail, SMS), sent after commit."""

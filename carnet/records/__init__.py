@@ -1,0 +1,1 @@
+"""The beneficiary's record: identity, journeys, follow-up group, consents, timeline."""

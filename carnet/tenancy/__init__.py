@@ -1,0 +1,1 @@
+"""Départements, territories, organisations, accreditations and memberships."""
