@@ -79,11 +79,9 @@ def init_extensions(app: Flask, settings: Settings) -> None:
 
 
 def init_blueprints(app: Flask) -> None:
-    from carnet.auth.views import blueprint as auth_bp
     from carnet.health import blueprint as health_bp
-    from carnet.records.views import blueprint as records_bp
 
-    for blueprint in (health_bp, auth_bp, records_bp):
+    for blueprint in (health_bp,):
         app.register_blueprint(blueprint)
 
 
