@@ -19,11 +19,11 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 class CarnetFlask(Flask):
     """Each request is one unit of work: commit once after the view, or roll back."""
 
-    def dispatch_request(self) -> Any:  # type: ignore[override]
+    def dispatch_request(self) -> Any:
         with db.unit_of_work():
             return super().dispatch_request()
 
-    def do_teardown_request(self, exc: BaseException | None = None) -> None:  # type: ignore[override]
+    def do_teardown_request(self, exc: BaseException | None = None) -> None:
         super().do_teardown_request(exc)
         db.session.remove()
 
@@ -79,9 +79,15 @@ def init_extensions(app: Flask, settings: Settings) -> None:
 
 
 def init_blueprints(app: Flask) -> None:
+    from carnet.auth import oidc
+    from carnet.auth.views import blueprint as auth_bp
     from carnet.health import blueprint as health_bp
+    from carnet.home.views import blueprint as home_bp
+    from carnet.portal.views import blueprint as portal_bp
+    from carnet.records.views import blueprint as records_bp
 
-    for blueprint in (health_bp,):
+    oidc.init_app(app, app.config["CARNET_SETTINGS"])
+    for blueprint in (health_bp, auth_bp, home_bp, records_bp, portal_bp):
         app.register_blueprint(blueprint)
 
 

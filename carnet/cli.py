@@ -122,13 +122,21 @@ def audit_checkpoint() -> None:
     store = _checkpoints()
     with scoping.unscoped(), db.unit_of_work() as db_session:
         for departement_id in _departement_ids():
-            report = audit.verify_chain(db_session, departement_id, store.read(departement_id))
+            try:
+                checkpoints = store.read(departement_id)
+            except audit.CheckpointForged as exc:
+                click.echo(f"ÉCHEC, aucun point posé : point de contrôle falsifié : {exc}")
+                sys.exit(1)
+            report = audit.verify_chain(db_session, departement_id, checkpoints)
             if report.problem is not None:
                 click.echo(f"ÉCHEC, aucun point posé : {report.problem}")
                 sys.exit(1)
             checkpoint = store.write(report)
             if checkpoint is not None:
-                click.echo(f"Point de contrôle : {departement_id} ligne {checkpoint.seq}")
+                click.echo(
+                    f"OK  point de contrôle posé : département {departement_id}, "
+                    f"ligne {checkpoint.seq}"
+                )
 
 
 # -- keys ------------------------------------------------------------------------------------
@@ -163,6 +171,61 @@ def keys_rotate(dry_run: bool) -> None:
         f"{count} clé(s) de données et {secrets_count} secret(s) TOTP {verb} "
         f"sous la clé {field_crypto.ring.active_id}."
     )
+
+
+# -- demo and seeding ------------------------------------------------------------------------
+
+
+@main.command("demo")
+@click.option("--port", default=5000, show_default=True, help="Port local du site.")
+@click.option("--reset", is_flag=True, help="Efface la base de démonstration et la recrée.")
+def demo(port: int, reset: bool) -> None:
+    """Prépare la base de démonstration et sert le site sur 127.0.0.1 (CARNET_ENV=demo)."""
+    from flask import current_app
+
+    from carnet.demo import run
+
+    if not settings().is_demo:
+        click.echo(
+            "Refusé : `carnet demo` ne fonctionne qu'avec CARNET_ENV=demo (lancez `make demo`).",
+            err=True,
+        )
+        sys.exit(2)
+    run.prepare(settings(), reset=reset, alembic_config=alembic_config, echo=click.echo)
+    run.print_accounts(settings(), port, click.echo)
+    run.serve(current_app._get_current_object(), port)  # type: ignore[attr-defined]
+
+
+@main.command("seed")
+@click.option(
+    "--beneficiaries",
+    "count",
+    type=click.IntRange(1, 5_000_000),
+    required=True,
+    help="Nombre de personnes à créer.",
+)
+@click.option(
+    "--departement-code",
+    default="99",
+    show_default=True,
+    help="Code du nouveau département synthétique.",
+)
+def seed(count: int, departement_code: str) -> None:
+    """Crée en masse un département synthétique, pour les mesures de performance."""
+    from carnet.demo import bulk, run
+    from carnet.errors import CarnetError
+
+    if settings().is_production:
+        click.echo("Refusé : pas de personnes synthétiques en production.", err=True)
+        sys.exit(2)
+    try:
+        with scoping.unscoped(), db.unit_of_work() as db_session:
+            report = bulk.seed(db_session, beneficiaries=count, code=departement_code)
+    except CarnetError as exc:
+        click.echo(f"Refusé : {exc.message}", err=True)
+        sys.exit(1)
+    run.print_seed_report(report, click.echo)
+    sys.exit(0 if run.write_checkpoints(settings(), click.echo) else 1)
 
 
 __all__ = ["main"]

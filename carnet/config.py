@@ -62,7 +62,9 @@ class Settings:
     def uses_plain_http_locally(self) -> bool:
         """Only the demo, on http://127.0.0.1, may drop the __Host- prefix and Secure."""
         parts = urlsplit(self.base_url)
-        return self.is_demo and parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost")
+        return (
+            self.is_demo and parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost")
+        )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -96,11 +98,19 @@ class Settings:
                 "CARNET_BASE_URL doit commencer par https:// en production "
                 f"(reçu : {self.base_url!r})."
             )
-        if self.secret_key == self.blind_index_key or self.secret_key == self.audit_key:
+        if len({self.secret_key, self.blind_index_key, self.audit_key}) != 3:
             raise SettingsError(
                 "CARNET_SECRET_KEY, CARNET_BLIND_INDEX_KEY et CARNET_AUDIT_KEY doivent être "
                 "trois secrets distincts."
             )
+        # The key ring is parsed here so a malformed one stops start-up with its name,
+        # not later with a traceback (imported late: config sits below the security core).
+        from carnet.security.crypto import KeyRing, KeyRingError
+
+        try:
+            KeyRing.parse(self.kek)
+        except KeyRingError as exc:
+            raise SettingsError(f"CARNET_KEK (ou CARNET_KEK_FILE) : {exc}.") from exc
 
 
 class _Reader:
@@ -120,17 +130,23 @@ class _Reader:
     def choice(self, name: str, allowed: tuple[str, ...], default: str) -> str:
         value = self.optional(name) or default
         if value not in allowed:
-            raise SettingsError(f"{name}={value!r} n'est pas reconnu ; valeurs : {', '.join(allowed)}.")
+            raise SettingsError(
+                f"{name}={value!r} n'est pas reconnu ; valeurs : {', '.join(allowed)}."
+            )
         return value
 
     def secret(self, name: str) -> str:
-        value = self.required(name, "générez-la avec `python -c 'import secrets; print(secrets.token_urlsafe(48))'`.")
+        value = self.required(
+            name, "générez-la avec `python -c 'import secrets; print(secrets.token_urlsafe(48))'`."
+        )
         if len(value) < 32:
             raise SettingsError(f"{name} est trop court : au moins 32 caractères aléatoires.")
         return value
 
     def url(self, name: str) -> str:
-        value = self.required(name, "l'adresse publique du site, par exemple https://carnet.exemple.fr.")
+        value = self.required(
+            name, "l'adresse publique du site, par exemple https://carnet.exemple.fr."
+        )
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise SettingsError(f"{name}={value!r} n'est pas une adresse http(s) complète.")
@@ -160,7 +176,9 @@ class _Reader:
             try:
                 return Path(path).read_text(encoding="utf-8").strip()
             except OSError as exc:
-                raise SettingsError(f"CARNET_KEK_FILE={path!r} est illisible : {exc.strerror}.") from exc
+                raise SettingsError(
+                    f"CARNET_KEK_FILE={path!r} est illisible : {exc.strerror}."
+                ) from exc
         if inline:
             return inline
         raise SettingsError(
@@ -176,7 +194,9 @@ class _Reader:
             return None
         missing = [n for n, v in zip(names, values, strict=True) if v is None]
         if missing:
-            raise SettingsError(f"Configuration {name} incomplète : {', '.join(missing)} manquant(s).")
+            raise SettingsError(
+                f"Configuration {name} incomplète : {', '.join(missing)} manquant(s)."
+            )
         issuer, client_id, client_secret = (v or "" for v in values)
         alg = self.choice(f"CARNET_{prefix}_SIGNING_ALG", ("RS256", "ES256"), default="RS256")
         pkce_flag = self.choice(

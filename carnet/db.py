@@ -13,10 +13,18 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, DateTime, MetaData, Uuid, create_engine, event
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, MetaData, Uuid, create_engine, event
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, scoped_session, sessionmaker
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    Session,
+    declared_attr,
+    mapped_column,
+    scoped_session,
+    sessionmaker,
+)
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -77,6 +85,13 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
+        if "isolation_level" not in kwargs:
+            # The driver's own transaction handling defers BEGIN to the first write, so a
+            # SAVEPOINT opened before it becomes the outermost transaction and its RELEASE
+            # commits: SQLAlchemy's documented fix is to emit BEGIN ourselves. IMMEDIATE
+            # takes the single writer's lock up front (waiting up to busy_timeout), so a
+            # request that read first never fails to write on a stale snapshot.
+            event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
@@ -87,6 +102,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
+    # Let SQLAlchemy, not the driver, decide where transactions begin (see make_engine).
+    dbapi_connection.isolation_level = None
+
+
+def _sqlite_begin(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def bind(engine: Engine) -> None:
@@ -144,3 +165,10 @@ def str_enum(enum_cls: type[Any], name: str) -> SAEnum:
 class TenantScoped:
     """Marks a personal-data model: every ORM SELECT on it is limited to one département
     by `carnet.security.scoping`. Such a model must have a `departement_id` column."""
+
+    # Declared on the mixin (models may redeclare it, e.g. to add an index) because the
+    # scoping criterion `lambda cls: cls.departement_id == …` is first evaluated against
+    # this class itself; without the attribute every scoped query failed.
+    @declared_attr
+    def departement_id(cls) -> Mapped[uuid.UUID]:  # noqa: N805 - a declared_attr takes the class
+        return mapped_column(ForeignKey("departements.id"), index=True)

@@ -21,16 +21,16 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
+    session,  # noqa: TID251 - the edge hands the raw session to carnet.auth.principals
     url_for,
 )
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from carnet import db
+from carnet.auth import principals
 from carnet.config import Settings
 from carnet.errors import CarnetError, InvalidInput
-from carnet.auth import principals
 from carnet.security import audit, scoping
 from carnet.security.permissions import AuditAction, Outcome
 from carnet.security.policy import PolicyDenied, PolicyNotFound
@@ -47,7 +47,8 @@ def public(view: F) -> F:
 
 
 def current_principal() -> Principal | None:
-    return g.get("principal")
+    principal: Principal | None = g.get("principal")
+    return principal
 
 
 def require_principal() -> Principal:
@@ -63,6 +64,7 @@ def is_api_request() -> bool:
 
 def init_app(app: Flask, settings: Settings) -> None:
     app.before_request(_load_principal)
+    app.teardown_request(_leave_request_scope)
     app.after_request(_security_headers(settings))
     app.register_error_handler(PolicyDenied, _policy_refusal)
     app.register_error_handler(PolicyNotFound, _policy_refusal)
@@ -75,7 +77,9 @@ def init_app(app: Flask, settings: Settings) -> None:
 
 def _load_principal() -> Any:
     g.principal = None
-    scoping.set_request_scope(None)
+    # No département until the principal is known; restored when the request ends, so a
+    # request's scope never leaks into whatever runs next on the same thread.
+    g.scope_token = scoping.set_request_scope(None)
     view_function = _view_function(request.endpoint)
     principal = principals.from_session(session)
     if principal is not None:
@@ -83,12 +87,22 @@ def _load_principal() -> Any:
         scoping.set_request_scope(principal.departement_id)
     if request.endpoint == "static" or getattr(view_function, "_carnet_public", False):
         return None
+    if request.routing_exception is not None:
+        # No such page or method: nothing to protect, the 404/405 page follows (it holds
+        # no data), rather than a detour through the login page.
+        return None
     if principal is None:
         return _login_required()
     step_up = principals.pending_step_up(principal, session)
     if step_up is not None and not getattr(view_function, "_carnet_step_up", False):
         return redirect(url_for(step_up))
     return None
+
+
+def _leave_request_scope(_exc: BaseException | None) -> None:
+    token = g.pop("scope_token", None)
+    if token is not None:
+        scoping.reset_request_scope(token)
 
 
 def _view_function(endpoint: str | None) -> Any:
@@ -109,8 +123,13 @@ def _login_required() -> Response:
 
 
 def _problem(status: int, code: str, message: str, **extra: Any) -> Response:
-    body = {"type": f"https://carnet.example/errors/{code}", "title": message, "status": status,
-            "code": code, **extra}
+    body = {
+        "type": f"https://carnet.example/errors/{code}",
+        "title": message,
+        "status": status,
+        "code": code,
+        **extra,
+    }
     response = jsonify(body)
     response.status_code = status
     response.mimetype = "application/problem+json"
@@ -125,8 +144,13 @@ def _carnet_error(error: CarnetError) -> Any:
     if is_api_request():
         extra = {"fields": error.fields} if isinstance(error, InvalidInput) else {}
         return _problem(error.status, error.code, error.message, **extra)
-    titles = {403: "Accès refusé", 404: "Page introuvable", 409: "Conflit",
-              422: "Saisie à corriger", 503: "Service momentanément indisponible"}
+    titles = {
+        403: "Accès refusé",
+        404: "Page introuvable",
+        409: "Conflit",
+        422: "Saisie à corriger",
+        503: "Service momentanément indisponible",
+    }
     return _error_page(error.status, titles.get(error.status, "Erreur"), error.message)
 
 
@@ -164,7 +188,10 @@ _HTTP_MESSAGES = {
     404: ("Page introuvable", "Cette page n'existe pas ou n'existe plus."),
     405: ("Action impossible", "Cette action n'est pas possible sur cette page."),
     413: ("Fichier trop volumineux", "Le fichier envoyé dépasse la taille autorisée."),
-    429: ("Trop de tentatives", "Trop de tentatives en peu de temps. Patientez une minute puis réessayez."),
+    429: (
+        "Trop de tentatives",
+        "Trop de tentatives en peu de temps. Patientez une minute puis réessayez.",
+    ),
 }
 
 
@@ -177,7 +204,7 @@ def _http_error(error: HTTPException) -> Any:
 
 
 def _unexpected_error(error: Exception) -> Any:
-    log.exception("unexpected error on %s %s", request.method, request.url_rule)
+    log.error("unexpected error on %s %s", request.method, request.url_rule, exc_info=error)
     message = "Une erreur inattendue est survenue. Rien n'a été enregistré ; réessayez."
     if is_api_request():
         return _problem(500, "internal", message)

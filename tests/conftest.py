@@ -132,13 +132,17 @@ class Client(FlaskClient):
         page = self.get(url)
         match = CSRF_RE.search(page.get_data(as_text=True))
         assert match, f"no CSRF token in the form of {url} (status {page.status_code})"
+        self.form_page_url = page.request.url
         return match.group(1)
 
     def submit(self, url: str, data: dict[str, Any] | None = None, *, form_page: str | None = None,
                **kwargs: Any) -> Any:
         """POST like a browser: first GET the page holding the form, then send its token."""
         token = self.csrf_from(form_page or url)
-        return self.post(url, data={**(data or {}), "csrf_token": token}, **kwargs)
+        # Over https Flask-WTF also checks the Referer (WTF_CSRF_SSL_STRICT); a browser
+        # sends the form page's address under our Referrer-Policy: same-origin.
+        headers = {"Referer": self.form_page_url, **kwargs.pop("headers", {})}
+        return self.post(url, data={**(data or {}), "csrf_token": token}, headers=headers, **kwargs)
 
 
 @pytest.fixture
@@ -172,3 +176,157 @@ def _no_outbound_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def new_id() -> uuid.UUID:
     return uuid.uuid4()
+
+
+# -- login (appended by the auth package) ----------------------------------------------------------
+
+MAGIC_LINK_RE = re.compile(r"/connexion/lien/([A-Za-z0-9_\-]{43})")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits() -> None:
+    """Each test starts with empty rate-limit counters (the memory storage outlives tests)."""
+    from carnet.extensions import limiter
+
+    if getattr(limiter, "_storage", None) is not None:
+        limiter.reset()
+
+
+def newest_mail(mail_dir: Path, to: str | None = None) -> Any:
+    """The newest .eml written in the mail folder (to `to`, when given), parsed."""
+    from email import policy
+    from email.parser import BytesParser
+
+    for path in sorted(mail_dir.glob("*.eml"), reverse=True):
+        message = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
+        if to is None or str(message["To"]).lower() == to.lower():
+            return message
+    raise AssertionError(f"no mail{' to ' + to if to else ''} in {mail_dir}")
+
+
+def magic_link_token(mail_dir: Path, to: str) -> str:
+    body = newest_mail(mail_dir, to).get_body(preferencelist=("plain",)).get_content()
+    match = MAGIC_LINK_RE.search(body)
+    assert match, "no login link in the mail"
+    return match.group(1)
+
+
+def totp_code_for(account_id: uuid.UUID) -> str:
+    """A valid TOTP code not yet used for this account, enrolling a credential if needed."""
+    import pyotp
+    from sqlalchemy import select
+
+    from carnet import clock
+    from carnet.auth.models import TotpCredential
+    from carnet.auth.services import TOTP_PURPOSE
+    from carnet.security import crypto
+
+    db_session = db.session()
+    field_crypto = crypto.current()
+    credential = db_session.scalar(
+        select(TotpCredential).where(TotpCredential.account_id == account_id)
+    )
+    if credential is None:
+        secret = pyotp.random_base32()
+        credential = TotpCredential(
+            account_id=account_id,
+            secret_sealed=field_crypto.seal_secret(secret.encode(), purpose=TOTP_PURPOSE),
+            confirmed_at=clock.now(),
+        )
+        db_session.add(credential)
+    else:
+        secret = field_crypto.open_secret(credential.secret_sealed, purpose=TOTP_PURPOSE).decode()
+    totp = pyotp.TOTP(secret)
+    step = totp.timecode(clock.now())
+    if credential.last_used_step is not None and credential.last_used_step >= step:
+        step += 1
+        if credential.last_used_step >= step:
+            credential.last_used_step = None
+            step -= 1
+    db_session.flush()
+    return totp.generate_otp(step)
+
+
+@pytest.fixture
+def login_as(mail_dir: Path) -> Callable[..., Any]:
+    """Log `client` in as `account` through the real magic-link path.
+
+    `login_as(client, account, membership=None)`: requests a link for `account.email`,
+    reads the token from the newest mail, GETs the confirmation page, POSTs it, switches
+    to `membership` when given, and completes the TOTP step-up for admin roles. Returns
+    the response of the last step. The account needs an e-mail and a usable role.
+    """
+
+    def log_in(client: Client, account: Any, membership: Any = None) -> Any:
+        assert account.email, "login_as needs an account with an e-mail"
+        sent = client.submit("/connexion/lien", {"email": account.email}, form_page="/connexion")
+        assert sent.status_code == 200, sent.get_data(as_text=True)[:500]
+        token = magic_link_token(mail_dir, account.email)
+        url = f"/connexion/lien/{token}"
+        response = client.submit(url, {})
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        if membership is not None:
+            response = client.submit(
+                "/connexion/role", {"membership_id": str(membership.id)}
+            )
+            assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        step_up = client.get("/connexion/verification")
+        if step_up.status_code == 200:
+            response = client.submit(
+                "/connexion/verification", {"code": totp_code_for(account.id)}
+            )
+            assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        return response
+
+    return log_in
+
+
+# -- encrypted columns never filter or sort (appended by the security tests) -------------------
+
+_PREDICATE_CLAUSES = ("WHERE", "ORDER BY", "GROUP BY", "HAVING", "ON", "USING")
+_CLAUSE_KEYWORD = re.compile(
+    r"\b(SELECT|FROM|WHERE|ORDER\s+BY|GROUP\s+BY|HAVING|ON|USING|JOIN|LIMIT|OFFSET|SET|VALUES"
+    r"|RETURNING|UNION|INTERSECT|EXCEPT|INSERT|UPDATE|DELETE|INTO|FOR)\b",
+    re.IGNORECASE,
+)
+
+
+def sealed_in_predicates(statement: str) -> list[str]:
+    """The WHERE / ORDER BY / GROUP BY / HAVING / ON clauses of `statement` that name a
+    `*_sealed` column: ciphertext must never be compared or sorted."""
+    parts = _CLAUSE_KEYWORD.split(statement)
+    hits = []
+    # split() with one group alternates text and keyword: [text, kw, text, kw, text…]
+    for keyword, clause in zip(parts[1::2], parts[2::2], strict=True):
+        if " ".join(keyword.upper().split()) in _PREDICATE_CLAUSES and "_sealed" in clause:
+            hits.append(f"{keyword.upper()} {clause.strip()}")
+    return hits
+
+
+SEALED_PREDICATES: list[str] = []
+
+
+def _watch_sealed_predicates(
+    conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
+) -> None:
+    if "_sealed" in statement and sealed_in_predicates(statement):
+        SEALED_PREDICATES.append(statement)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _watch_sql_of_every_engine() -> Iterator[None]:
+    from sqlalchemy import event
+
+    event.listen(Engine, "before_cursor_execute", _watch_sealed_predicates)
+    yield
+    event.remove(Engine, "before_cursor_execute", _watch_sealed_predicates)
+
+
+@pytest.fixture(autouse=True)
+def _no_sealed_column_in_predicates(_watch_sql_of_every_engine: None) -> Iterator[list[str]]:
+    """Every SQL statement of every test is watched; one that filters, joins, groups or
+    sorts on a `*_sealed` column fails the test that emitted it."""
+    SEALED_PREDICATES.clear()
+    yield SEALED_PREDICATES
+    offending, SEALED_PREDICATES[:] = list(SEALED_PREDICATES), []
+    assert not offending, f"encrypted column in a SQL predicate: {offending}"

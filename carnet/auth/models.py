@@ -72,6 +72,9 @@ class ActivationCode(TenantScoped, UUIDPrimaryKey, Base):
 
     beneficiary_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("beneficiaries.id"), index=True)
     departement_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("departements.id"), index=True)
+    # The code's first characters, in clear: they find the row, so a wrong secret can be
+    # counted against that code (dead after 5 failures). The whole code is stored hashed.
+    selector: Mapped[str] = mapped_column(String(8), index=True)
     code_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
     issued_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id"))
     created_at: Mapped[datetime] = mapped_column(default=clock.now)

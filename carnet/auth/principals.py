@@ -19,7 +19,13 @@ from carnet import db
 from carnet.auth.models import Account, AccountKind
 from carnet.records.models import Beneficiary
 from carnet.security import matrix, scoping
-from carnet.security.permissions import Level, MembershipRole, OrganisationKind, PrincipalRole, Section
+from carnet.security.permissions import (
+    Level,
+    MembershipRole,
+    OrganisationKind,
+    PrincipalRole,
+    Section,
+)
 from carnet.security.principal import OverrideKey, Principal
 from carnet.tenancy.models import Membership, PolicyOverride
 
@@ -46,8 +52,12 @@ def from_session(session: MutableMapping[str, Any]) -> Principal | None:
     auth_method = str(session.get("auth_method", ""))
     has_mfa = bool(session.get("mfa"))
     if account.kind is AccountKind.PLATFORM_ADMIN:
-        return Principal(role=PrincipalRole.PLATFORM_ADMIN, auth_method=auth_method,
-                         account_id=account.id, has_mfa=has_mfa)
+        return Principal(
+            role=PrincipalRole.PLATFORM_ADMIN,
+            auth_method=auth_method,
+            account_id=account.id,
+            has_mfa=has_mfa,
+        )
     if account.kind is AccountKind.BENEFICIARY:
         return _beneficiary_principal(account, auth_method, has_mfa)
     membership = active_membership(account.id, _uuid(session.get("membership_id")))
@@ -70,7 +80,9 @@ def from_session(session: MutableMapping[str, Any]) -> Principal | None:
 def _beneficiary_principal(account: Account, auth_method: str, has_mfa: bool) -> Principal | None:
     # Login precedes any scope: the person's own record is found by account, across départements.
     with scoping.unscoped():
-        beneficiary = db.session().scalar(select(Beneficiary).where(Beneficiary.account_id == account.id))
+        beneficiary = db.session().scalar(
+            select(Beneficiary).where(Beneficiary.account_id == account.id)
+        )
     if beneficiary is None:
         return None
     return Principal(
@@ -126,5 +138,11 @@ def pending_step_up(principal: Principal, session: MutableMapping[str, Any]) -> 
     return None
 
 
-__all__ = ["MFA_ROLES", "MembershipRole", "active_membership", "from_session", "pending_step_up",
-           "usable_memberships"]
+__all__ = [
+    "MFA_ROLES",
+    "MembershipRole",
+    "active_membership",
+    "from_session",
+    "pending_step_up",
+    "usable_memberships",
+]

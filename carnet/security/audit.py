@@ -15,18 +15,19 @@ import hashlib
 import hmac
 import json
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import ForeignKey, Index, LargeBinary, String, UniqueConstraint, select, text
+from sqlalchemy.engine import ScalarResult
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from carnet import clock
 from carnet.db import Base, TenantScoped, UUIDPrimaryKey, str_enum
 from carnet.errors import Unavailable
+from carnet.security import scoping
 from carnet.security.permissions import AuditAction, Outcome, Purpose
 from carnet.security.principal import Principal
 
@@ -107,14 +108,19 @@ def record_access(
     Any failure raises `Unavailable`, so the caller's transaction rolls back and the page
     shows no data: the log fails closed.
     """
+    # The caller's own pending changes flush first, so their errors stay theirs.
+    db.flush()
     try:
         _lock_chain(db, departement_id)
-        head = db.execute(
-            select(AccessEvent.seq, AccessEvent.hash)
-            .where(AccessEvent.departement_id == departement_id)
-            .order_by(AccessEvent.seq.desc())
-            .limit(1)
-        ).first()
+        # The chain is named explicitly, so the ambient request scope does not apply: a
+        # denial or a system job is logged even where no scope (or another one) is set.
+        with scoping.unscoped():
+            head = db.execute(
+                select(AccessEvent.seq, AccessEvent.hash)
+                .where(AccessEvent.departement_id == departement_id)
+                .order_by(AccessEvent.seq.desc())
+                .limit(1)
+            ).first()
         seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS)
         event = AccessEvent(
             id=uuid.uuid4(),
@@ -138,7 +144,7 @@ def record_access(
         )
         event.hash = event.compute_hash()
         db.add(event)
-        db.flush([event])
+        db.flush()
     except SQLAlchemyError as exc:
         raise Unavailable(
             "Le journal des accès est indisponible : par sécurité, rien n'a été affiché "
@@ -164,7 +170,9 @@ class ChainProblem:
     problem: str
 
     def __str__(self) -> str:
-        where = f"ligne n°{self.seq} ({self.event_id})" if self.seq is not None else "fin du journal"
+        where = (
+            f"ligne n°{self.seq} ({self.event_id})" if self.seq is not None else "fin du journal"
+        )
         return f"département {self.departement_id} : {where} : {self.problem}"
 
 
@@ -183,50 +191,69 @@ def verify_chain(
     expected_prev, expected_seq, rows = GENESIS, 1, 0
     hashes_by_seq: dict[int, bytes] = {}
     wanted = {cp.seq for cp in checkpoints or []}
-    for event in _events(db, departement_id):
-        rows += 1
-        problem = None
-        if event.seq != expected_seq:
-            problem = f"numéro attendu {expected_seq} : ligne supprimée, insérée ou déplacée"
-        elif event.prev_hash != expected_prev:
-            problem = "le lien vers la ligne précédente est rompu (insertion ou réordonnancement)"
-        elif event.compute_hash() != event.hash:
-            problem = "le contenu de la ligne a été modifié"
-        if problem:
-            return ChainReport(
-                departement_id, rows, expected_prev,
-                ChainProblem(departement_id, event.seq, event.id, problem),
-            )
-        if event.seq in wanted:
-            hashes_by_seq[event.seq] = event.hash
-        expected_prev, expected_seq = event.hash, expected_seq + 1
+    events = _events(db, departement_id)
+    # Closed on every exit: on PostgreSQL the rows stream through a server-side cursor.
+    with events:
+        for event in events:
+            rows += 1
+            problem = None
+            if event.seq != expected_seq:
+                problem = f"numéro attendu {expected_seq} : ligne supprimée, insérée ou déplacée"
+            elif event.prev_hash != expected_prev:
+                problem = (
+                    "le lien vers la ligne précédente est rompu (insertion ou réordonnancement)"
+                )
+            elif event.compute_hash() != event.hash:
+                problem = "le contenu de la ligne a été modifié"
+            if problem:
+                return ChainReport(
+                    departement_id,
+                    rows,
+                    expected_prev,
+                    ChainProblem(departement_id, event.seq, event.id, problem),
+                )
+            if event.seq in wanted:
+                hashes_by_seq[event.seq] = event.hash
+            expected_prev, expected_seq = event.hash, expected_seq + 1
     for cp in checkpoints or []:
         if cp.seq >= expected_seq:
             return ChainReport(
-                departement_id, rows, expected_prev,
+                departement_id,
+                rows,
+                expected_prev,
                 ChainProblem(
-                    departement_id, None, None,
+                    departement_id,
+                    None,
+                    None,
                     f"le journal s'arrête à la ligne {expected_seq - 1} alors qu'un point de "
                     f"contrôle signé en atteste {cp.seq} : fin du journal tronquée",
                 ),
             )
         if hashes_by_seq.get(cp.seq) != cp.head:
             return ChainReport(
-                departement_id, rows, expected_prev,
-                ChainProblem(departement_id, cp.seq, None,
-                             "la ligne ne correspond plus au point de contrôle signé"),
+                departement_id,
+                rows,
+                expected_prev,
+                ChainProblem(
+                    departement_id,
+                    cp.seq,
+                    None,
+                    "la ligne ne correspond plus au point de contrôle signé",
+                ),
             )
     return ChainReport(departement_id, rows, expected_prev, None)
 
 
-def _events(db: Session, departement_id: uuid.UUID) -> Iterator[AccessEvent]:
+def _events(db: Session, departement_id: uuid.UUID) -> ScalarResult[AccessEvent]:
     stmt = (
         select(AccessEvent)
         .where(AccessEvent.departement_id == departement_id)
         .order_by(AccessEvent.seq, AccessEvent.occurred_at)
-        .execution_options(yield_per=2000)
+        # Check what the database holds, not objects this session wrote earlier.
+        .execution_options(yield_per=2000, populate_existing=True)
     )
-    yield from db.scalars(stmt)
+    with scoping.unscoped():
+        return db.scalars(stmt)
 
 
 # -- signed checkpoints, kept outside the database --------------------------------------
@@ -241,9 +268,14 @@ class Checkpoint:
 
     def payload(self) -> bytes:
         return json.dumps(
-            {"departement_id": str(self.departement_id), "seq": self.seq,
-             "head": self.head.hex(), "created_at": self.created_at},
-            sort_keys=True, separators=(",", ":"),
+            {
+                "departement_id": str(self.departement_id),
+                "seq": self.seq,
+                "head": self.head.hex(),
+                "created_at": self.created_at,
+            },
+            sort_keys=True,
+            separators=(",", ":"),
         ).encode()
 
 
@@ -275,17 +307,26 @@ class CheckpointStore:
             return []
         checkpoints = []
         for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-            data = json.loads(raw)
-            cp = Checkpoint(
-                uuid.UUID(data["departement_id"]), int(data["seq"]),
-                bytes.fromhex(data["head"]), str(data["created_at"]),
-            )
-            mac = hmac.new(self.key, cp.payload(), hashlib.sha256).hexdigest()
-            if not hmac.compare_digest(mac, str(data.get("mac", ""))):
+            try:
+                data = json.loads(raw)
+                cp = Checkpoint(
+                    uuid.UUID(data["departement_id"]),
+                    int(data["seq"]),
+                    bytes.fromhex(data["head"]),
+                    str(data["created_at"]),
+                )
+                mac = str(data.get("mac", ""))
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                raise CheckpointForged(f"{path} ligne {number} : illisible") from exc
+            expected = hmac.new(self.key, cp.payload(), hashlib.sha256).hexdigest()
+            if not hmac.compare_digest(expected.encode(), mac.encode()):
                 raise CheckpointForged(f"{path} ligne {number} : signature invalide")
+            # A genuine line copied from another département's file is a forgery too.
+            if cp.departement_id != departement_id:
+                raise CheckpointForged(f"{path} ligne {number} : autre département")
             checkpoints.append(cp)
         return checkpoints
 
 
 class CheckpointForged(Exception):
-    pass
+    """A checkpoint line is unreadable, badly signed or belongs elsewhere."""

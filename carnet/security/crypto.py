@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,6 +26,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
 from sqlalchemy import ForeignKey, LargeBinary, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
+from stdnum.exceptions import InvalidChecksum
 from stdnum.exceptions import ValidationError as StdnumValidationError
 from stdnum.fr import nir as stdnum_nir
 
@@ -34,6 +36,7 @@ from carnet.db import Base, TenantScoped
 FORMAT_VERSION = b"\x01"
 NONCE_BYTES = 12
 KEY_BYTES = 32
+KEY_ID_RE = re.compile(r"[A-Za-z0-9._-]{1,32}")
 
 
 class CryptoError(Exception):
@@ -87,19 +90,29 @@ class KeyRing:
     def parse(cls, text: str) -> KeyRing:
         """Read `id:base64,id:base64` (first is active) or a JSON `{"active", "keys"}`."""
         text = text.strip()
+        entries: list[tuple[str, str]] = []
         if text.startswith("{"):
             try:
                 data = json.loads(text)
                 entries = [(str(k), str(v)) for k, v in data["keys"].items()]
-                active = str(data["active"])
-            except (ValueError, KeyError, AttributeError) as exc:
+                active = str(data["active"]).strip()
+            except (ValueError, KeyError, AttributeError, TypeError) as exc:
                 raise KeyRingError("trousseau JSON illisible : attendu {active, keys}") from exc
         else:
-            entries = [tuple(part.split(":", 1)) for part in text.split(",") if part]  # type: ignore[misc]
-            if not entries or any(len(e) != 2 for e in entries):
+            for part in (p.strip() for p in text.split(",")):
+                key_id, sep, value = part.partition(":")
+                if not sep:
+                    raise KeyRingError("trousseau illisible : attendu « id:clé-base64,… »")
+                entries.append((key_id, value))
+            if not entries:
                 raise KeyRingError("trousseau illisible : attendu « id:clé-base64,… »")
-            active = entries[0][0]
-        keys = {key_id.strip(): _decode_key(key_id, value) for key_id, value in entries}
+            active = entries[0][0].strip()
+        keys: dict[str, bytes] = {}
+        for raw_id, value in entries:
+            key_id = _check_key_id(raw_id)
+            if key_id in keys:
+                raise KeyRingError(f"l'identifiant de clé {key_id!r} apparaît deux fois")
+            keys[key_id] = _decode_key(key_id, value)
         if active not in keys:
             raise KeyRingError(f"la clé active {active!r} n'est pas dans le trousseau")
         return cls(active_id=active, keys=keys)
@@ -124,6 +137,17 @@ class KeyRing:
             raise TamperedCiphertext("clé de données altérée ou KEK erronée") from None
 
 
+def _check_key_id(raw: str) -> str:
+    # The id is stored beside every wrapped data key (data_keys.kek_id, 32 characters).
+    key_id = raw.strip()
+    if not KEY_ID_RE.fullmatch(key_id):
+        raise KeyRingError(
+            f"identifiant de clé {key_id!r} invalide : 1 à 32 caractères parmi "
+            "lettres, chiffres, « . », « _ » et « - »"
+        )
+    return key_id
+
+
 def _decode_key(key_id: str, value: str) -> bytes:
     try:
         key = base64.b64decode(value.strip(), validate=True)
@@ -134,7 +158,9 @@ def _decode_key(key_id: str, value: str) -> bytes:
     return key
 
 
-def associated_data(*, table: str, column: str, row_id: uuid.UUID, beneficiary_id: uuid.UUID) -> bytes:
+def associated_data(
+    *, table: str, column: str, row_id: uuid.UUID, beneficiary_id: uuid.UUID
+) -> bytes:
     return f"carnet:v1|{table}|{column}|{row_id}|{beneficiary_id}".encode()
 
 
@@ -191,7 +217,9 @@ class FieldCrypto:
             db, beneficiary_id=beneficiary_id, departement_id=departement_id
         )
         nonce = os.urandom(NONCE_BYTES)
-        aad = associated_data(table=table, column=column, row_id=row_id, beneficiary_id=beneficiary_id)
+        aad = associated_data(
+            table=table, column=column, row_id=row_id, beneficiary_id=beneficiary_id
+        )
         return FORMAT_VERSION + nonce + AESGCM(data_key).encrypt(nonce, plaintext.encode(), aad)
 
     def open(
@@ -208,7 +236,9 @@ class FieldCrypto:
             raise TamperedCiphertext("format de chiffré inconnu")
         data_key = self._data_key(db, beneficiary_id)
         nonce, body = sealed[1 : 1 + NONCE_BYTES], sealed[1 + NONCE_BYTES :]
-        aad = associated_data(table=table, column=column, row_id=row_id, beneficiary_id=beneficiary_id)
+        aad = associated_data(
+            table=table, column=column, row_id=row_id, beneficiary_id=beneficiary_id
+        )
         try:
             return AESGCM(data_key).decrypt(nonce, body, aad).decode()
         except InvalidTag:
@@ -250,9 +280,11 @@ class FieldCrypto:
         return FORMAT_VERSION + bytes([len(header)]) + header + nonce + body
 
     def open_secret(self, sealed: bytes, *, purpose: str) -> bytes:
-        if not sealed.startswith(FORMAT_VERSION):
+        if not sealed.startswith(FORMAT_VERSION) or len(sealed) < 2:
             raise TamperedCiphertext("format de secret inconnu")
         size = sealed[1]
+        if len(sealed) < 2 + size + NONCE_BYTES + 16:
+            raise TamperedCiphertext("format de secret inconnu")
         kek_id = sealed[2 : 2 + size].decode()
         nonce = sealed[2 + size : 2 + size + NONCE_BYTES]
         body = sealed[2 + size + NONCE_BYTES :]
@@ -284,7 +316,14 @@ def normalise_nir(value: str) -> str:
     except StdnumValidationError as exc:
         if len(compact) != 15:
             raise InvalidNir("Le NIR doit compter 15 caractères, clé comprise.") from exc
-        raise InvalidNir("Ce NIR n'est pas valide : la clé de contrôle ne correspond pas.") from exc
+        if isinstance(exc, InvalidChecksum):
+            raise InvalidNir(
+                "Ce NIR n'est pas valide : la clé de contrôle ne correspond pas."
+            ) from exc
+        raise InvalidNir(
+            "Ce NIR n'est pas valide : il ne contient que des chiffres, sauf 2A ou 2B "
+            "pour un département de Corse."
+        ) from exc
 
 
 _current: FieldCrypto | None = None
@@ -292,7 +331,8 @@ _current: FieldCrypto | None = None
 
 def install(instance: FieldCrypto) -> None:
     """Called once by the app factory or the CLI, from validated settings."""
-    global _current  # noqa: PLW0603 - one process-wide instance, built from settings
+    # One process-wide instance, built from settings.
+    global _current
     _current = instance
 
 

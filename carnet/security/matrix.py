@@ -43,6 +43,7 @@ COLUMNS: tuple[Section, ...] = (
 K = OrganisationKind
 G = GroupRole
 
+# fmt: off
 #                                     ide nir con rig sit hea pro ori ctr pla pre app not doc tea his grp
 _GROUP_ROWS: dict[tuple[OrganisationKind, GroupRole], str] = {
     (K.DEPARTEMENT, G.REFERENT):           "W   R   W   W   W   c   W   R   W   W   W   W   W   W   W   R   W",
@@ -75,6 +76,7 @@ _OWN_RECORD = "R   R   W   R   W   R   W   R   R   W   W   R   W   W   R   R   R
 _SAME_DEPARTEMENT: dict[MembershipRole, str] = {
     MembershipRole.ORIENTATION_OFFICER: "R   -   R   R   R   -   R   W   R   -   -   -   -   -   -   R   W",
 }
+# fmt: on
 
 _CELL = {"W": Level.WRITE, "R": Level.READ, "-": Level.NONE, "c": Level.NONE}
 

@@ -59,8 +59,13 @@ def relation_of(principal: Principal, facts: RecordFacts) -> Relation:
     # Tenancy first: another département's record is out of scope whatever the role.
     if principal.departement_id != facts.departement_id:
         return Relation.OTHER_DEPARTEMENT
-    # A professional with an active place in the follow-up group.
-    if facts.group_roles and principal.is_professional:
+    # A professional with an active place in the follow-up group (a role held through a
+    # membership: a beneficiary or platform principal is never a group member).
+    if (
+        facts.group_roles
+        and principal.is_professional
+        and principal.role not in _NON_MEMBERSHIP_ROLES
+    ):
         return Relation.GROUP_MEMBER
     return Relation.SAME_DEPARTEMENT
 
@@ -73,12 +78,13 @@ def granted_level(principal: Principal, facts: RecordFacts, section: Section) ->
     if relation is Relation.OTHER_DEPARTEMENT:
         return Level.NONE, "other_departement"
     kind = principal.organisation_kind
-    if kind is None:
-        # Platform admins, system actors and beneficiaries on another record: no data.
+    if kind is None or principal.role in _NON_MEMBERSHIP_ROLES:
+        # Platform admins, system actors and beneficiaries on another record: no data,
+        # even if such a principal somehow carried an organisation.
         return Level.NONE, f"no_organisation:{principal.role}"
     if relation is Relation.SAME_DEPARTEMENT:
         row = matrix.SAME_DEPARTEMENT.get(MembershipRole(principal.role))
-        if principal.role in _NON_MEMBERSHIP_ROLES or row is None:
+        if row is None:
             return Level.NONE, f"not_in_group:{principal.role}"
         return row[section], f"same_departement:{principal.role}"
     best, rule = Level.NONE, "group:none"
@@ -146,7 +152,9 @@ class PolicyNotFound(NotFound):
         self.section = section
 
 
-def authorize(principal: Principal, facts: RecordFacts, section: Section, needed: Level) -> Decision:
+def authorize(
+    principal: Principal, facts: RecordFacts, section: Section, needed: Level
+) -> Decision:
     decision = decide(principal, facts, section, needed)
     if decision.allowed:
         return decision
@@ -186,7 +194,9 @@ def decide_action(principal: Principal, facts: RecordFacts, action: Action) -> D
     if action is Action.VIEW_ACCESS_LOG:
         # The person sees who opened the record; so does a referent on the history section.
         allowed = relation is Relation.OWN_RECORD
-        return Decision(allowed, relation, Level.READ if allowed else Level.NONE, "own_record", "matrix")
+        return Decision(
+            allowed, relation, Level.READ if allowed else Level.NONE, "own_record", "matrix"
+        )
     if action in (Action.SEARCH, Action.BREAK_GLASS):
         # Any professional of an accredited structure in the same département may find a
         # person by exact identifier and join the group with a written reason.
@@ -195,8 +205,14 @@ def decide_action(principal: Principal, facts: RecordFacts, action: Action) -> D
             and principal.is_professional
             and principal.role in _ACCOMPANYING_ROLES
         )
-        reason = "matrix" if allowed else ("not_in_scope" if relation is Relation.OTHER_DEPARTEMENT else "role")
-        return Decision(allowed, relation, Level.READ if allowed else Level.NONE, f"action:{action}", reason)
+        reason = (
+            "matrix"
+            if allowed
+            else ("not_in_scope" if relation is Relation.OTHER_DEPARTEMENT else "role")
+        )
+        return Decision(
+            allowed, relation, Level.READ if allowed else Level.NONE, f"action:{action}", reason
+        )
     raise ValueError(f"unknown action {action!r}")  # pragma: no cover - enum is closed
 
 

@@ -46,5 +46,3 @@ def system_principal(label: str, departement_id: uuid.UUID | None = None) -> Pri
         departement_id=departement_id,
         label=label,
     )
-
-

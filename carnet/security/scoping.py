@@ -12,13 +12,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
-from typing import Any
+from contextvars import ContextVar, Token
 
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+from sqlalchemy.sql import visitors
+from sqlalchemy.sql.base import Executable
+from sqlalchemy.sql.expression import ClauseElement, ColumnClause, TableClause
 
-from carnet.db import TenantScoped
+from carnet.db import Base, TenantScoped
 
 _UNSCOPED = object()
 _scope: ContextVar[uuid.UUID | object | None] = ContextVar("carnet_departement_scope", default=None)
@@ -47,9 +49,14 @@ def unscoped() -> Iterator[None]:
         _scope.reset(token)
 
 
-def set_request_scope(departement_id: uuid.UUID | None) -> None:
-    """Called by the edge for the current request (its context is discarded afterwards)."""
-    _scope.set(departement_id)
+def set_request_scope(departement_id: uuid.UUID | None) -> Token[uuid.UUID | object | None]:
+    """Called by the edge for the current request; the edge gives the token of its first
+    call back to `reset_request_scope` when the request ends (the thread lives on)."""
+    return _scope.set(departement_id)
+
+
+def reset_request_scope(token: Token[uuid.UUID | object | None]) -> None:
+    _scope.reset(token)
 
 
 def current_scope() -> uuid.UUID | None:
@@ -59,13 +66,17 @@ def current_scope() -> uuid.UUID | None:
 
 @event.listens_for(Session, "do_orm_execute")
 def _limit_to_departement(state: ORMExecuteState) -> None:
-    if not state.is_select or state.is_column_load or state.is_relationship_load:
+    # ORM UPDATE and DELETE statements are limited too: a bulk write must not cross
+    # départements any more than a read.
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    if state.is_column_load or state.is_relationship_load:
         return
     scope = _scope.get()
     if scope is _UNSCOPED:
         return
     if not isinstance(scope, uuid.UUID):
-        if _touches_personal_data(state):
+        if _touches_personal_data(state.statement):
             raise ScopeMissing("personal data queried without a département scope")
         return
     state.statement = state.statement.options(
@@ -78,15 +89,26 @@ def _limit_to_departement(state: ORMExecuteState) -> None:
     )
 
 
-def _touches_personal_data(state: ORMExecuteState) -> bool:
-    for mapper in _mappers(state):
-        if issubclass(mapper.class_, TenantScoped):
+def _touches_personal_data(statement: Executable) -> bool:
+    """Whether any part of the statement (columns, FROM, joins, WHERE, subqueries) names a
+    personal-data table: `select(func.count()).select_from(Beneficiary)` counts too."""
+    personal = _personal_tables()
+    if not isinstance(statement, ClauseElement):  # pragma: no cover - always one here
+        return False
+    for element in visitors.iterate(statement):
+        name: str | None = None
+        if isinstance(element, TableClause):
+            name = element.name
+        elif isinstance(element, ColumnClause) and element.table is not None:
+            name = getattr(element.table, "name", None)
+        if name in personal:
             return True
     return False
 
 
-def _mappers(state: ORMExecuteState) -> Iterator[Any]:
-    for description in state.statement.column_descriptions:  # type: ignore[union-attr]
-        entity = description.get("entity")
-        if entity is not None:
-            yield entity.__mapper__ if hasattr(entity, "__mapper__") else entity
+def _personal_tables() -> frozenset[str]:
+    return frozenset(
+        mapper.local_table.name
+        for mapper in Base.registry.mappers
+        if issubclass(mapper.class_, TenantScoped) and isinstance(mapper.local_table, TableClause)
+    )

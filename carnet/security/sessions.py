@@ -48,7 +48,9 @@ def _hash(session_id: str) -> bytes:
 class ServerSession(CallbackDict[str, Any], SessionMixin):
     """The session dict; changes mark it modified, `regenerate()` asks for a new id."""
 
-    def __init__(self, initial: dict[str, Any] | None = None, session_id: str | None = None) -> None:
+    def __init__(
+        self, initial: dict[str, Any] | None = None, session_id: str | None = None
+    ) -> None:
         def on_update(_: Any) -> None:
             self.modified = True
 
@@ -112,7 +114,9 @@ class ServerSessionInterface(SessionInterface):
                     )
                 )
                 db_session.commit()
-            response.delete_cookie(self.cookie_name, path="/", secure=self.secure, httponly=True, samesite="Lax")
+            response.delete_cookie(
+                self.cookie_name, path="/", secure=self.secure, httponly=True, samesite="Lax"
+            )
             return
         if not session:
             return
@@ -121,16 +125,18 @@ class ServerSessionInterface(SessionInterface):
             return
         if session.must_regenerate and session.session_id:
             db_session.execute(
-                delete(ServerSessionRecord).where(ServerSessionRecord.id_hash == _hash(session.session_id))
+                delete(ServerSessionRecord).where(
+                    ServerSessionRecord.id_hash == _hash(session.session_id)
+                )
             )
             session.session_id = None
             session.created_at = now
         is_new = session.session_id is None
-        if is_new:
-            session.session_id = secrets.token_urlsafe(32)
-        record = None if is_new else db_session.get(ServerSessionRecord, _hash(session.session_id))
+        session_id = session.session_id or secrets.token_urlsafe(32)
+        session.session_id = session_id
+        record = None if is_new else db_session.get(ServerSessionRecord, _hash(session_id))
         if record is None:
-            record = ServerSessionRecord(id_hash=_hash(session.session_id), created_at=session.created_at)
+            record = ServerSessionRecord(id_hash=_hash(session_id), created_at=session.created_at)
             db_session.add(record)
         record.data = dict(session)
         record.account_id = _account_id(session)
@@ -139,7 +145,7 @@ class ServerSessionInterface(SessionInterface):
         if is_new:
             response.set_cookie(
                 self.cookie_name,
-                session.session_id,
+                session_id,
                 path="/",
                 secure=self.secure,
                 httponly=True,
@@ -172,5 +178,7 @@ def list_account_sessions(db_session: Session, account_id: uuid.UUID) -> list[Se
 
 def install(app: Flask, *, secure: bool, idle_minutes: int, absolute_hours: int) -> None:
     app.session_interface = ServerSessionInterface(
-        secure=secure, idle=timedelta(minutes=idle_minutes), absolute=timedelta(hours=absolute_hours)
+        secure=secure,
+        idle=timedelta(minutes=idle_minutes),
+        absolute=timedelta(hours=absolute_hours),
     )

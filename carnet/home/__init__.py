@@ -1,0 +1,1 @@
+"""The first page after login: one home per role, each fed by the domains' services."""

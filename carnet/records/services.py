@@ -1,0 +1,1116 @@
+"""The record's services: the only readers and writers of a person's identity, contact,
+follow-up group and access log.
+
+Each entry point opens the record through `carnet.records.gate` (scope, policy, audit row
+in the caller's transaction) before it reads or writes anything, and never commits.
+Writes add a timeline event and notify the référent and the person, in the same
+transaction. Listings of several people (a professional's home) are authorized person by
+person with the policy and audited once per page view (see `list_followed_people`).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import exists, func, select
+from sqlalchemy.exc import IntegrityError
+
+from carnet import clock, db
+from carnet.errors import Conflict, Denied, InvalidInput, NotFound, Unavailable
+from carnet.notifications import services as notifications
+from carnet.records import gate
+from carnet.records.gate import RecordAccess
+from carnet.records.models import (
+    Beneficiary,
+    ContactChannel,
+    GroupMembership,
+    Journey,
+    TimelineEvent,
+)
+from carnet.security import audit, crypto, policy, scoping
+from carnet.security.audit import AccessEvent
+from carnet.security.permissions import (
+    Action,
+    AuditAction,
+    GroupRole,
+    Level,
+    MembershipRole,
+    Outcome,
+    PrincipalRole,
+    Purpose,
+    Section,
+    permission,
+)
+from carnet.security.policy import RecordFacts
+from carnet.security.principal import Principal
+from carnet.tenancy import services as tenancy
+
+log = logging.getLogger(__name__)
+
+# Where the NIR lives; the sealing and the opening must name the same place (AAD).
+NIR_TABLE = "beneficiaries"
+NIR_COLUMN = "nir_sealed"
+ACCESS_LOG_PAGE_SIZE = 20
+FOLLOWED_LIMIT = 200
+TO_ORIENT_LIMIT = 50
+SEARCH_LIMIT = 5
+REASON_MAX = 500
+NOBODY = uuid.UUID(int=0)
+
+LAST_REFERENT_MESSAGE = (
+    "Le référent unique ne peut pas être retiré : une personne accompagnée a toujours un "
+    "référent. Désignez d'abord son successeur avec « Changer de référent »."
+)
+NO_JOURNEY_MESSAGE = (
+    "Cette personne n'a pas de parcours en cours : son groupe de suivi ne peut pas être modifié."
+)
+
+
+class Tag(StrEnum):
+    """Audit tags of the records domain (`domain:subject:action`)."""
+
+    ACCESS_LOG_READ = "records:access_log:read"
+    BREAK_GLASS = "records:group:break_glass"
+    CONTACT_READ = "records:contact:read"
+    CONTACT_UPDATED = "records:contact:updated"
+    GROUP_READ = "records:group:read"
+    JOIN_FORM_READ = "records:join_form:read"
+    MEMBER_ADDED = "records:group:member_added"
+    MEMBER_ENDED = "records:group:member_ended"
+    NIR_READ = "records:nir:read"
+    PORTFOLIO_LISTED = "records:portfolio:listed"
+    QUEUE_LISTED = "records:queue:listed"
+    RECORD_READ = "records:record:read"
+    REFERENT_CHANGED = "records:group:referent_changed"
+    SEARCH_HIT = "records:search:hit"
+    SEARCH_MISS = "records:search:miss"
+
+
+class Event(StrEnum):
+    """Timeline and notification kinds written by this module."""
+
+    BREAK_GLASS = "records:group:break_glass"
+    CONTACT_UPDATED = "records:contact:updated"
+    MEMBER_ADDED = "records:group:member_added"
+    MEMBER_ENDED = "records:group:member_ended"
+    MEMBER_INVITED = "records:group:invited"
+    MEMBER_REMOVED = "records:group:removed"
+    REFERENT_ASSIGNED = "records:group:referent_assigned"
+    REFERENT_CHANGED = "records:group:referent_changed"
+
+
+# -- what the pages receive ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MemberView:
+    id: uuid.UUID
+    account_id: uuid.UUID
+    name: str
+    organisation_id: uuid.UUID
+    organisation_label: str
+    role: GroupRole
+    started_at: datetime
+    start_reason: str
+    is_break_glass: bool
+    ended_at: datetime | None
+    end_reason: str | None
+    journey_closed_on: date | None
+    is_self: bool
+    is_masked: bool  # of a sensible structure the viewer is not in: no name, no structure
+
+
+@dataclass(frozen=True)
+class RecordPage:
+    access: RecordAccess
+    person: Beneficiary
+    journey: Journey | None
+    members: list[MemberView]
+    history: list[MemberView]
+    has_nir: bool
+    nir: str | None = None
+
+    @property
+    def referent(self) -> MemberView | None:
+        return next((m for m in self.members if m.role is GroupRole.REFERENT), None)
+
+
+@dataclass(frozen=True)
+class GroupPage:
+    access: RecordAccess
+    person: Beneficiary
+    journey: Journey | None
+    members: list[MemberView]
+    history: list[MemberView]
+    # Whom one may invite (not already in the group) and whom one may make référent;
+    # a masked member is in neither list, which would give his or her name away.
+    choices: list[tenancy.ProfessionalChoice] = field(default_factory=list)
+    referent_choices: list[tenancy.ProfessionalChoice] = field(default_factory=list)
+
+    @property
+    def referent(self) -> MemberView | None:
+        return next((m for m in self.members if m.role is GroupRole.REFERENT), None)
+
+
+@dataclass(frozen=True)
+class JoinPage:
+    access: RecordAccess
+    is_member: bool
+    has_journey: bool
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    beneficiary_id: uuid.UUID
+    display_name: str
+    birth_on: date
+
+
+@dataclass(frozen=True)
+class FollowedPerson:
+    beneficiary_id: uuid.UUID
+    display_name: str
+    role: GroupRole
+    since: datetime
+    is_break_glass: bool
+
+
+@dataclass(frozen=True)
+class PersonToOrient:
+    beneficiary_id: uuid.UUID
+    display_name: str
+    birth_on: date
+    journey_opened_on: date
+    waiting_days: int
+
+
+@dataclass(frozen=True)
+class OrientationQueue:
+    people: list[PersonToOrient]
+    total: int
+
+
+@dataclass(frozen=True)
+class AccessLogEntry:
+    occurred_at: datetime
+    organisation_label: str
+    actor_role: str
+    section: str
+    action: AuditAction
+    tag: str
+    is_break_glass: bool
+
+
+@dataclass(frozen=True)
+class AccessLogPage:
+    access: RecordAccess
+    entries: list[AccessLogEntry]
+    page: int
+    pages: int
+    total: int
+
+
+@dataclass(frozen=True)
+class DepartementCounts:
+    departement: tenancy.DepartementSummary
+    people: int
+    open_journeys: int
+    without_referent: int
+    organisations: int
+
+
+# -- opening a record ---------------------------------------------------------------------
+
+
+def refuse_without_scope(actor: Principal, beneficiary_id: uuid.UUID, what: str) -> None:
+    """An actor outside any département (platform admin) has no record in scope: not found."""
+    if actor.departement_id is None:
+        facts = RecordFacts(beneficiary_id=beneficiary_id, departement_id=gate.UNKNOWN_DEPARTEMENT)
+        decision = policy.decide(actor, facts, Section.IDENTITY, Level.READ)
+        raise policy.PolicyNotFound(decision, facts, what)
+
+
+def _open(
+    *,
+    actor: Principal,
+    beneficiary_id: uuid.UUID,
+    section: Section,
+    tag: Tag,
+    level: Level = Level.READ,
+    object_id: uuid.UUID | None = None,
+) -> RecordAccess:
+    refuse_without_scope(actor, beneficiary_id, permission(section, level))
+    return gate.open_record(
+        actor=actor,
+        beneficiary_id=beneficiary_id,
+        section=section,
+        level=level,
+        tag=tag,
+        object_id=object_id,
+    )
+
+
+def _open_for_action(
+    *,
+    actor: Principal,
+    beneficiary_id: uuid.UUID,
+    action: Action,
+    tag: Tag,
+    audit_action: AuditAction,
+    purpose: Purpose = Purpose.NORMAL,
+    object_id: uuid.UUID | None = None,
+) -> RecordAccess:
+    refuse_without_scope(actor, beneficiary_id, action.value)
+    return gate.open_record_for_action(
+        actor=actor,
+        beneficiary_id=beneficiary_id,
+        action=action,
+        tag=tag,
+        audit_action=audit_action,
+        purpose=purpose,
+        object_id=object_id,
+    )
+
+
+def own_record_id(actor: Principal) -> uuid.UUID:
+    """The record of the person acting; the portal is only for people with a record."""
+    if actor.beneficiary_id is None:
+        raise NotFound("Cet espace est réservé aux personnes accompagnées.")
+    return actor.beneficiary_id
+
+
+# -- the follow-up group as shown -----------------------------------------------------------
+
+
+def _member_views(actor: Principal, rows: list[GroupMembership]) -> list[MemberView]:
+    names = tenancy.professional_names(row.account_id for row in rows)
+    organisations = tenancy.organisations_by_id(row.organisation_id for row in rows)
+    views = []
+    for row in rows:
+        organisation = organisations.get(row.organisation_id)
+        # A sensible structure's staff are not named either, nor its reasons given: a name
+        # or a reason would lead back to what the structure's name reveals.
+        masked = organisation is None or organisation.is_masked_for(actor)
+        views.append(
+            MemberView(
+                id=row.id,
+                account_id=row.account_id,
+                name="Professionnel·le" if masked else names.get(row.account_id, "—"),
+                organisation_id=row.organisation_id,
+                organisation_label=organisation.label_for(actor) if organisation else "Structure",
+                role=GroupRole(row.role),
+                started_at=row.started_at,
+                start_reason="" if masked else row.start_reason,
+                is_break_glass=row.is_break_glass,
+                ended_at=row.ended_at,
+                end_reason=None if masked else row.end_reason,
+                journey_closed_on=row.journey.closed_on,
+                is_self=row.account_id == actor.account_id,
+                is_masked=masked,
+            )
+        )
+    return views
+
+
+_ROLE_ORDER = {GroupRole.REFERENT: 0, GroupRole.ORIENTATION_OFFICER: 1, GroupRole.MEMBER: 2}
+
+
+def _group(access: RecordAccess) -> tuple[list[MemberView], list[MemberView]]:
+    """Active members of the open journey, then everyone else (ended, or of past journeys)."""
+    rows = list(
+        db.session().scalars(
+            select(GroupMembership)
+            .where(GroupMembership.beneficiary_id == access.beneficiary.id)
+            .order_by(GroupMembership.started_at, GroupMembership.id)
+        )
+    )
+    views = _member_views(access.actor, rows)
+    active = [v for v in views if v.ended_at is None and v.journey_closed_on is None]
+    active.sort(key=lambda v: (_ROLE_ORDER[v.role], v.started_at))
+    active_ids = {v.id for v in active}
+    history = [v for v in views if v.id not in active_ids]
+    history.sort(key=lambda v: v.ended_at or v.started_at, reverse=True)
+    return active, history
+
+
+# -- reading a record -----------------------------------------------------------------------
+
+
+def get_record(*, actor: Principal, beneficiary_id: uuid.UUID) -> RecordPage:
+    """The record page: one audited identity read; other sections shown as the policy allows."""
+    access = _open(
+        actor=actor, beneficiary_id=beneficiary_id, section=Section.IDENTITY, tag=Tag.RECORD_READ
+    )
+    members: list[MemberView] = []
+    history: list[MemberView] = []
+    if access.can(Section.GROUP):
+        members, history = _group(access)
+    person = access.beneficiary
+    return RecordPage(
+        access=access,
+        person=person,
+        journey=person.current_journey,
+        members=members,
+        history=history,
+        has_nir=person.nir_sealed is not None,
+    )
+
+
+def seal_nir(person: Beneficiary, nir: str) -> None:
+    """Store a NIR sealed under the person's data key, with its blind index for searches.
+
+    For the services that create or update people (imports, demo); raises
+    `crypto.InvalidNir` with a French message when the NIR is not valid.
+    """
+    field_crypto = crypto.current()
+    normalised = crypto.normalise_nir(nir)
+    if person.id is None:
+        # The row id is part of what the ciphertext is bound to: it must exist first.
+        person.id = uuid.uuid4()
+    person.nir_sealed = field_crypto.seal(
+        db.session(),
+        beneficiary_id=person.id,
+        departement_id=person.departement_id,
+        table=NIR_TABLE,
+        column=NIR_COLUMN,
+        row_id=person.id,
+        plaintext=normalised,
+    )
+    person.nir_bidx = field_crypto.blind_index(departement_id=person.departement_id, nir=normalised)
+
+
+def reveal_nir(*, actor: Principal, beneficiary_id: uuid.UUID) -> str:
+    """Open the NIR for someone allowed `nir:read`; a read audited on its own."""
+    access = _open(
+        actor=actor, beneficiary_id=beneficiary_id, section=Section.NIR, tag=Tag.NIR_READ
+    )
+    person = access.beneficiary
+    if person.nir_sealed is None:
+        raise NotFound("Aucun NIR n'est enregistré pour cette personne.")
+    try:
+        nir = crypto.current().open(
+            db.session(),
+            beneficiary_id=person.id,
+            table=NIR_TABLE,
+            column=NIR_COLUMN,
+            row_id=person.id,
+            sealed=person.nir_sealed,
+        )
+    except crypto.KeyShredded:
+        raise NotFound("Les données de cette personne ont été effacées.") from None
+    except crypto.CryptoError as exc:
+        log.error("nir cannot be opened beneficiary=%s error=%s", person.id, type(exc).__name__)
+        raise Unavailable(
+            "Le NIR ne peut pas être déchiffré pour le moment. L'incident est signalé ; "
+            "réessayez plus tard."
+        ) from None
+    return _format_nir(nir)
+
+
+def _format_nir(nir: str) -> str:
+    """« 1 88 04 87 085 123 45 »: sex, year, month, place, commune, order, key."""
+    parts = (nir[0], nir[1:3], nir[3:5], nir[5:7], nir[7:10], nir[10:13], nir[13:15])
+    return " ".join(parts)
+
+
+# -- the follow-up group --------------------------------------------------------------------
+
+
+def get_group_page(*, actor: Principal, beneficiary_id: uuid.UUID) -> GroupPage:
+    access = _open(
+        actor=actor, beneficiary_id=beneficiary_id, section=Section.GROUP, tag=Tag.GROUP_READ
+    )
+    members, history = _group(access)
+    choices: list[tenancy.ProfessionalChoice] = []
+    referent_choices: list[tenancy.ProfessionalChoice] = []
+    if access.can(Section.GROUP, Level.WRITE):
+        professionals = tenancy.list_invitable_professionals(actor=actor)
+        in_group = {m.account_id for m in members}
+        masked = {m.account_id for m in members if m.is_masked}
+        choices = [p for p in professionals if p.account_id not in in_group]
+        referent_choices = [p for p in professionals if p.account_id not in masked]
+    person = access.beneficiary
+    return GroupPage(
+        access=access,
+        person=person,
+        journey=person.current_journey,
+        members=members,
+        history=history,
+        choices=choices,
+        referent_choices=referent_choices,
+    )
+
+
+def _current_journey(access: RecordAccess) -> Journey:
+    journey = access.beneficiary.current_journey
+    if journey is None:
+        raise Conflict(NO_JOURNEY_MESSAGE)
+    return journey
+
+
+def _active_memberships(journey: Journey) -> list[GroupMembership]:
+    return list(
+        db.session().scalars(
+            select(GroupMembership).where(
+                GroupMembership.journey_id == journey.id, GroupMembership.ended_at.is_(None)
+            )
+        )
+    )
+
+
+def _flush(conflict_message: str) -> None:
+    """Flush; the database's unique indexes (one référent, one place per account) are the
+    backstop of the checks made above, for two people acting at the same moment."""
+    try:
+        db.session().flush()
+    except IntegrityError as exc:
+        log.info("group write refused by a unique index: %s", type(exc.orig).__name__)
+        raise Conflict(conflict_message) from None
+
+
+def _timeline(
+    access: RecordAccess, journey: Journey | None, kind: Event, details: dict[str, Any]
+) -> None:
+    person = access.beneficiary
+    db.session().add(
+        TimelineEvent(
+            id=uuid.uuid4(),
+            departement_id=person.departement_id,
+            beneficiary_id=person.id,
+            journey_id=journey.id if journey else None,
+            kind=kind,
+            occurred_at=clock.now(),
+            actor_account_id=access.actor.account_id,
+            actor_organisation_id=access.actor.organisation_id,
+            details={key: _plain(value) for key, value in details.items()},
+        )
+    )
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, StrEnum):
+        return value.value
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _notify(
+    access: RecordAccess,
+    recipients: Iterable[tuple[uuid.UUID | None, Event]],
+    details: dict[str, Any],
+    *,
+    person_kind: Event | None,
+) -> None:
+    """Notify each professional once (never the actor), and the person if he or she has an
+    account and is not the actor."""
+    person = access.beneficiary
+    plain = {key: _plain(value) for key, value in details.items()}
+    seen: set[uuid.UUID] = set()
+    for account_id, kind in recipients:
+        if account_id is None or account_id == access.actor.account_id or account_id in seen:
+            continue
+        seen.add(account_id)
+        notifications.notify(
+            recipient_account_id=account_id,
+            departement_id=person.departement_id,
+            kind=kind,
+            beneficiary_id=person.id,
+            details=plain,
+        )
+    if (
+        person_kind is not None
+        and person.account_id is not None
+        and person.account_id != access.actor.account_id
+    ):
+        notifications.notify(
+            recipient_account_id=person.account_id,
+            departement_id=person.departement_id,
+            kind=person_kind,
+            beneficiary_id=person.id,
+            details=plain,
+        )
+
+
+def _referents(memberships: Iterable[GroupMembership]) -> list[uuid.UUID]:
+    return [
+        m.account_id for m in memberships if m.role is GroupRole.REFERENT and m.ended_at is None
+    ]
+
+
+def invite_member(
+    *,
+    actor: Principal,
+    beneficiary_id: uuid.UUID,
+    membership_id: uuid.UUID,
+    role: GroupRole,
+    reason: str,
+) -> GroupMembership:
+    """Add a professional of an accredited structure of the département to the group."""
+    new_id = uuid.uuid4()
+    access = _open(
+        actor=actor,
+        beneficiary_id=beneficiary_id,
+        section=Section.GROUP,
+        level=Level.WRITE,
+        tag=Tag.MEMBER_ADDED,
+        object_id=new_id,
+    )
+    journey = _current_journey(access)
+    professional = tenancy.get_invitable_professional(actor=actor, membership_id=membership_id)
+    if (
+        role is GroupRole.ORIENTATION_OFFICER
+        and professional.role is not MembershipRole.ORIENTATION_OFFICER
+    ):
+        message = "Seul un chargé d'orientation peut tenir ce rôle dans le groupe de suivi."
+        raise InvalidInput(message, fields={"role": [message]})
+    active = _active_memberships(journey)
+    if any(m.account_id == professional.account_id for m in active):
+        raise Conflict(f"{professional.display_name} fait déjà partie du groupe de suivi.")
+    if role is GroupRole.REFERENT and _referents(active):
+        raise Conflict(
+            "Cette personne a déjà un référent unique. Pour le remplacer, utilisez "
+            "« Changer de référent »."
+        )
+    membership = GroupMembership(
+        id=new_id,
+        departement_id=access.beneficiary.departement_id,
+        journey_id=journey.id,
+        beneficiary_id=access.beneficiary.id,
+        account_id=professional.account_id,
+        organisation_id=professional.organisation.id,
+        role=role,
+        started_at=clock.now(),
+        start_reason=reason[:REASON_MAX],
+        added_by_id=actor.account_id,
+    )
+    db.session().add(membership)
+    _flush("Le groupe de suivi vient d'être modifié par quelqu'un d'autre : rechargez la page.")
+    details = {
+        "membership_id": new_id,
+        "role": role,
+        "organisation_id": professional.organisation.id,
+    }
+    _timeline(access, journey, Event.MEMBER_ADDED, details)
+    invitee_kind = Event.REFERENT_ASSIGNED if role is GroupRole.REFERENT else Event.MEMBER_INVITED
+    recipients = [(account_id, Event.MEMBER_ADDED) for account_id in _referents(active)]
+    _notify(
+        access,
+        [(professional.account_id, invitee_kind), *recipients],
+        details,
+        person_kind=Event.MEMBER_ADDED,
+    )
+    return membership
+
+
+def end_membership(
+    *, actor: Principal, beneficiary_id: uuid.UUID, membership_id: uuid.UUID, reason: str
+) -> GroupMembership:
+    """End a member's place in the group, with a reason; never the last référent."""
+    access = _open(
+        actor=actor,
+        beneficiary_id=beneficiary_id,
+        section=Section.GROUP,
+        level=Level.WRITE,
+        tag=Tag.MEMBER_ENDED,
+        object_id=membership_id,
+    )
+    journey = _current_journey(access)
+    active = _active_memberships(journey)
+    membership = next((m for m in active if m.id == membership_id), None)
+    if membership is None:
+        raise Conflict(
+            "Ce membre ne fait plus partie du groupe de suivi : la page n'était plus à jour."
+        )
+    if membership.role is GroupRole.REFERENT and len(_referents(active)) <= 1:
+        raise Conflict(LAST_REFERENT_MESSAGE)
+    membership.ended_at = clock.now()
+    membership.end_reason = reason[:REASON_MAX]
+    _flush("Le groupe de suivi vient d'être modifié par quelqu'un d'autre : rechargez la page.")
+    details = {
+        "membership_id": membership.id,
+        "role": membership.role,
+        "organisation_id": membership.organisation_id,
+    }
+    _timeline(access, journey, Event.MEMBER_ENDED, details)
+    recipients = [(account_id, Event.MEMBER_ENDED) for account_id in _referents(active)]
+    _notify(
+        access,
+        [(membership.account_id, Event.MEMBER_REMOVED), *recipients],
+        details,
+        person_kind=Event.MEMBER_ENDED,
+    )
+    return membership
+
+
+def change_referent(
+    *, actor: Principal, beneficiary_id: uuid.UUID, membership_id: uuid.UUID, reason: str
+) -> GroupMembership:
+    """End the current référent (if any) and start the new one, in one transaction."""
+    new_id = uuid.uuid4()
+    access = _open(
+        actor=actor,
+        beneficiary_id=beneficiary_id,
+        section=Section.GROUP,
+        level=Level.WRITE,
+        tag=Tag.REFERENT_CHANGED,
+        object_id=new_id,
+    )
+    journey = _current_journey(access)
+    professional = tenancy.get_invitable_professional(actor=actor, membership_id=membership_id)
+    active = _active_memberships(journey)
+    previous = next((m for m in active if m.role is GroupRole.REFERENT), None)
+    if (
+        previous is not None
+        and previous.account_id == professional.account_id
+        and previous.organisation_id == professional.organisation.id
+    ):
+        raise Conflict(f"{professional.display_name} est déjà le référent de cette personne.")
+    now = clock.now()
+    reason = reason[:REASON_MAX]
+    if previous is not None:
+        previous.ended_at = now
+        previous.end_reason = reason
+    # The new référent may already sit in the group as a member: that place ends too.
+    for member in active:
+        if member is not previous and member.account_id == professional.account_id:
+            member.ended_at = now
+            member.end_reason = f"Devient référent : {reason}"[:REASON_MAX]
+    _flush("Le groupe de suivi vient d'être modifié par quelqu'un d'autre : rechargez la page.")
+    membership = GroupMembership(
+        id=new_id,
+        departement_id=access.beneficiary.departement_id,
+        journey_id=journey.id,
+        beneficiary_id=access.beneficiary.id,
+        account_id=professional.account_id,
+        organisation_id=professional.organisation.id,
+        role=GroupRole.REFERENT,
+        started_at=now,
+        start_reason=reason,
+        added_by_id=actor.account_id,
+    )
+    db.session().add(membership)
+    _flush("Un autre référent vient d'être désigné pour cette personne : rechargez la page.")
+    details: dict[str, Any] = {
+        "membership_id": new_id,
+        "role": GroupRole.REFERENT,
+        "organisation_id": professional.organisation.id,
+    }
+    if previous is not None:
+        details["previous_membership_id"] = previous.id
+    _timeline(access, journey, Event.REFERENT_CHANGED, details)
+    recipients: list[tuple[uuid.UUID | None, Event]] = [
+        (professional.account_id, Event.REFERENT_ASSIGNED)
+    ]
+    if previous is not None:
+        recipients.append((previous.account_id, Event.REFERENT_CHANGED))
+    _notify(
+        access,
+        recipients,
+        details,
+        person_kind=Event.REFERENT_CHANGED if previous is not None else Event.REFERENT_ASSIGNED,
+    )
+    return membership
+
+
+# -- « bris de glace » ------------------------------------------------------------------------
+
+
+def get_join_page(*, actor: Principal, beneficiary_id: uuid.UUID) -> JoinPage:
+    """The form to join a group with a written reason: only for those the policy allows."""
+    access = _open_for_action(
+        actor=actor,
+        beneficiary_id=beneficiary_id,
+        action=Action.BREAK_GLASS,
+        tag=Tag.JOIN_FORM_READ,
+        audit_action=AuditAction.READ,
+    )
+    return JoinPage(
+        access=access,
+        is_member=bool(access.facts.group_roles),
+        has_journey=access.beneficiary.current_journey is not None,
+    )
+
+
+def break_glass(*, actor: Principal, beneficiary_id: uuid.UUID, reason: str) -> GroupMembership:
+    """Join the follow-up group outside an orientation or an invitation, with a reason.
+
+    The audit row carries the purpose `break_glass`; the référent and the person are told.
+    """
+    new_id = uuid.uuid4()
+    access = _open_for_action(
+        actor=actor,
+        beneficiary_id=beneficiary_id,
+        action=Action.BREAK_GLASS,
+        tag=Tag.BREAK_GLASS,
+        audit_action=AuditAction.CREATE,
+        purpose=Purpose.BREAK_GLASS,
+        object_id=new_id,
+    )
+    if actor.account_id is None or actor.organisation_id is None:  # pragma: no cover - policy
+        raise Denied("Seul un professionnel peut rejoindre un groupe de suivi.")
+    if access.facts.group_roles:
+        raise Conflict("Vous faites déjà partie du groupe de suivi de cette personne.")
+    journey = _current_journey(access)
+    active = _active_memberships(journey)
+    if any(m.account_id == actor.account_id for m in active):
+        raise Conflict(
+            "Vous faites déjà partie de ce groupe de suivi au titre d'une autre structure : "
+            "changez de rôle pour y accéder."
+        )
+    membership = GroupMembership(
+        id=new_id,
+        departement_id=access.beneficiary.departement_id,
+        journey_id=journey.id,
+        beneficiary_id=access.beneficiary.id,
+        account_id=actor.account_id,
+        organisation_id=actor.organisation_id,
+        role=GroupRole.MEMBER,
+        started_at=clock.now(),
+        start_reason=reason[:REASON_MAX],
+        is_break_glass=True,
+        added_by_id=actor.account_id,
+    )
+    db.session().add(membership)
+    _flush("Vous venez déjà de rejoindre ce groupe de suivi.")
+    details = {
+        "membership_id": new_id,
+        "role": GroupRole.MEMBER,
+        "organisation_id": actor.organisation_id,
+    }
+    _timeline(access, journey, Event.BREAK_GLASS, details)
+    recipients = [(account_id, Event.BREAK_GLASS) for account_id in _referents(active)]
+    _notify(access, recipients, details, person_kind=Event.BREAK_GLASS)
+    log.info("break glass beneficiary=%s membership=%s", access.beneficiary.id, new_id)
+    return membership
+
+
+# -- finding a person by an exact identifier --------------------------------------------------
+
+
+def can_search(actor: Principal) -> bool:
+    """Whether the policy lets the actor find people by identifier (to start accompanying)."""
+    if actor.departement_id is None:
+        return False
+    facts = RecordFacts(beneficiary_id=NOBODY, departement_id=actor.departement_id)
+    return policy.can_action(actor, facts, Action.SEARCH)
+
+
+def find_people(*, actor: Principal, kind: str, value: str) -> list[SearchHit]:
+    """People of the actor's département holding exactly this identifier.
+
+    Each hit is an audited `record:search` read showing only name and birth date; a miss is
+    audited too, so repeated guesses are visible in the log.
+    """
+    if not can_search(actor) or actor.departement_id is None:
+        raise Denied("Votre rôle ne permet pas de rechercher une personne.")
+    stmt = select(Beneficiary.id)
+    if kind == "nir":
+        bidx = crypto.current().blind_index(departement_id=actor.departement_id, nir=value)
+        stmt = stmt.where(Beneficiary.nir_bidx == bidx)
+    elif kind == "caf":
+        stmt = stmt.where(Beneficiary.caf_number == value)
+    elif kind == "departement_ref":
+        stmt = stmt.where(Beneficiary.departement_ref == value)
+    else:
+        raise InvalidInput("Type d'identifiant inconnu.", fields={"kind": ["Type inconnu."]})
+    ids = list(db.session().scalars(stmt.order_by(Beneficiary.id).limit(SEARCH_LIMIT)))
+    hits = []
+    for beneficiary_id in ids:
+        access = _open_for_action(
+            actor=actor,
+            beneficiary_id=beneficiary_id,
+            action=Action.SEARCH,
+            tag=Tag.SEARCH_HIT,
+            audit_action=AuditAction.READ,
+        )
+        person = access.beneficiary
+        hits.append(SearchHit(person.id, person.display_name, person.birth_on))
+    if not hits:
+        audit.record_access(
+            db.session(),
+            actor=actor,
+            departement_id=actor.departement_id,
+            section=Action.SEARCH.value,
+            action=AuditAction.READ,
+            tag=Tag.SEARCH_MISS,
+        )
+    return hits
+
+
+# -- contact details --------------------------------------------------------------------------
+
+
+def get_contact(*, actor: Principal, beneficiary_id: uuid.UUID) -> RecordAccess:
+    return _open(
+        actor=actor, beneficiary_id=beneficiary_id, section=Section.CONTACT, tag=Tag.CONTACT_READ
+    )
+
+
+def update_contact(
+    *,
+    actor: Principal,
+    beneficiary_id: uuid.UUID,
+    phone: str | None,
+    email: str | None,
+    preferred_channel: ContactChannel,
+) -> list[str]:
+    """Update phone, e-mail and preferred channel; returns the names of the changed fields."""
+    access = _open(
+        actor=actor,
+        beneficiary_id=beneficiary_id,
+        section=Section.CONTACT,
+        level=Level.WRITE,
+        tag=Tag.CONTACT_UPDATED,
+    )
+    person = access.beneficiary
+    wanted: dict[str, Any] = {
+        "phone": phone,
+        "email": email,
+        "preferred_channel": preferred_channel,
+    }
+    changed = [name for name, value in wanted.items() if getattr(person, name) != value]
+    for name in changed:
+        setattr(person, name, wanted[name])
+    if not changed:
+        return []
+    db.session().flush()
+    journey = person.current_journey
+    _timeline(access, journey, Event.CONTACT_UPDATED, {"fields": changed})
+    referents = _referents(_active_memberships(journey)) if journey else []
+    _notify(
+        access,
+        [(account_id, Event.CONTACT_UPDATED) for account_id in referents],
+        {"fields": changed},
+        person_kind=Event.CONTACT_UPDATED,
+    )
+    return changed
+
+
+# -- « Qui a consulté mon carnet » --------------------------------------------------------------
+
+
+def list_access_log(*, actor: Principal, beneficiary_id: uuid.UUID, page: int = 1) -> AccessLogPage:
+    """Who opened or changed the record: date, organisation, role, action; newest first.
+
+    Shows allowed accesses by others (the person's own visits are left out); organisations,
+    never staff names. Reading it is itself audited.
+    """
+    access = _open_for_action(
+        actor=actor,
+        beneficiary_id=beneficiary_id,
+        action=Action.VIEW_ACCESS_LOG,
+        tag=Tag.ACCESS_LOG_READ,
+        audit_action=AuditAction.READ,
+    )
+    conditions = (
+        AccessEvent.beneficiary_id == access.beneficiary.id,
+        AccessEvent.outcome == Outcome.ALLOWED,
+        AccessEvent.actor_role != PrincipalRole.BENEFICIARY.value,
+    )
+    total = int(db.session().scalar(select(func.count(AccessEvent.id)).where(*conditions)) or 0)
+    pages = max(1, math.ceil(total / ACCESS_LOG_PAGE_SIZE))
+    page = max(1, page)
+    rows = list(
+        db.session().scalars(
+            select(AccessEvent)
+            .where(*conditions)
+            .order_by(AccessEvent.occurred_at.desc(), AccessEvent.seq.desc())
+            .offset((page - 1) * ACCESS_LOG_PAGE_SIZE)
+            .limit(ACCESS_LOG_PAGE_SIZE)
+        )
+    )
+    organisations = tenancy.organisations_by_id(row.actor_organisation_id for row in rows)
+    entries = []
+    for row in rows:
+        organisation = (
+            organisations.get(row.actor_organisation_id) if row.actor_organisation_id else None
+        )
+        if organisation is not None:
+            label = organisation.label_for(actor)
+        elif row.actor_role == PrincipalRole.SYSTEM.value:
+            label = "Traitement automatique"
+        else:
+            label = "Administration de la plateforme"
+        entries.append(
+            AccessLogEntry(
+                occurred_at=row.occurred_at,
+                organisation_label=label,
+                actor_role=row.actor_role,
+                section=row.section,
+                action=AuditAction(row.action),
+                tag=row.tag,
+                is_break_glass=row.purpose == Purpose.BREAK_GLASS,
+            )
+        )
+    return AccessLogPage(access=access, entries=entries, page=page, pages=pages, total=total)
+
+
+# -- homes: lists of people -----------------------------------------------------------------------
+
+
+def _listing_audit(actor: Principal, tag: Tag) -> None:
+    """One row per listed page view: the list shows only the names of people the actor may
+    read (checked one by one), and logging each person on every home view would bury
+    their « Qui a consulté mon carnet » under visits that opened nothing."""
+    if actor.departement_id is None:  # pragma: no cover - callers return early
+        return
+    audit.record_access(
+        db.session(),
+        actor=actor,
+        departement_id=actor.departement_id,
+        section=permission(Section.IDENTITY, Level.READ),
+        action=AuditAction.READ,
+        tag=tag,
+    )
+
+
+def _may_read_identity(actor: Principal, person: Beneficiary, roles: Iterable[GroupRole]) -> bool:
+    facts = RecordFacts(
+        beneficiary_id=person.id,
+        departement_id=person.departement_id,
+        group_roles=frozenset(roles),
+    )
+    return policy.can(actor, facts, Section.IDENTITY, Level.READ)
+
+
+def list_followed_people(*, actor: Principal) -> list[FollowedPerson]:
+    """« Mes accompagnements »: people whose open journey's group the actor is in."""
+    if actor.account_id is None or actor.organisation_id is None or actor.departement_id is None:
+        return []
+    rows = db.session().execute(
+        select(GroupMembership, Beneficiary)
+        .join(Beneficiary, Beneficiary.id == GroupMembership.beneficiary_id)
+        .join(Journey, Journey.id == GroupMembership.journey_id)
+        .where(
+            GroupMembership.account_id == actor.account_id,
+            GroupMembership.organisation_id == actor.organisation_id,
+            GroupMembership.ended_at.is_(None),
+            Journey.closed_on.is_(None),
+        )
+        .order_by(Beneficiary.family_name, Beneficiary.given_name, Beneficiary.id)
+        .limit(FOLLOWED_LIMIT)
+    )
+    people = [
+        FollowedPerson(
+            beneficiary_id=person.id,
+            display_name=person.display_name,
+            role=GroupRole(membership.role),
+            since=membership.started_at,
+            is_break_glass=membership.is_break_glass,
+        )
+        for membership, person in rows
+        if _may_read_identity(actor, person, [GroupRole(membership.role)])
+    ]
+    if people:
+        _listing_audit(actor, Tag.PORTFOLIO_LISTED)
+    return people
+
+
+def list_people_to_orient(*, actor: Principal) -> OrientationQueue:
+    """People of the département with an open journey and no active référent, oldest first.
+
+    Only those the policy lets the actor read are listed (the chargé d'orientation).
+    """
+    if actor.departement_id is None:
+        return OrientationQueue([], 0)
+    has_referent = exists().where(
+        GroupMembership.journey_id == Journey.id,
+        GroupMembership.role == GroupRole.REFERENT,
+        GroupMembership.ended_at.is_(None),
+    )
+    conditions = (Journey.closed_on.is_(None), ~has_referent)
+    probe = RecordFacts(beneficiary_id=NOBODY, departement_id=actor.departement_id)
+    if not policy.can(actor, probe, Section.IDENTITY, Level.READ):
+        # Not a chargé d'orientation of this département: nobody to list, nothing counted.
+        return OrientationQueue([], 0)
+    total = int(db.session().scalar(select(func.count(Journey.id)).where(*conditions)) or 0)
+    rows = list(
+        db.session().execute(
+            select(Beneficiary, Journey)
+            .join(Journey, Journey.beneficiary_id == Beneficiary.id)
+            .where(*conditions)
+            .order_by(Journey.opened_on, Beneficiary.family_name, Beneficiary.id)
+            .limit(TO_ORIENT_LIMIT)
+        )
+    )
+    own_roles: dict[uuid.UUID, list[GroupRole]] = {}
+    if rows and actor.account_id is not None:
+        for beneficiary_id, role in db.session().execute(
+            select(GroupMembership.beneficiary_id, GroupMembership.role).where(
+                GroupMembership.account_id == actor.account_id,
+                GroupMembership.organisation_id == actor.organisation_id,
+                GroupMembership.ended_at.is_(None),
+                GroupMembership.beneficiary_id.in_([person.id for person, _ in rows]),
+            )
+        ):
+            own_roles.setdefault(beneficiary_id, []).append(GroupRole(role))
+    today = clock.today()
+    people = [
+        PersonToOrient(
+            beneficiary_id=person.id,
+            display_name=person.display_name,
+            birth_on=person.birth_on,
+            journey_opened_on=journey.opened_on,
+            waiting_days=max(0, (today - journey.opened_on).days),
+        )
+        for person, journey in rows
+        if _may_read_identity(actor, person, own_roles.get(person.id, []))
+    ]
+    if people:
+        _listing_audit(actor, Tag.QUEUE_LISTED)
+    return OrientationQueue(people, total)
+
+
+def count_by_departement() -> list[DepartementCounts]:
+    """Counts per département for the platform's operators: no person, no name."""
+    open_journey = Journey.closed_on.is_(None)
+    has_referent = exists().where(
+        GroupMembership.journey_id == Journey.id,
+        GroupMembership.role == GroupRole.REFERENT,
+        GroupMembership.ended_at.is_(None),
+    )
+    session = db.session()
+    # Aggregates across départements, by design: the one reviewed unscoped read here.
+    with scoping.unscoped():
+        people = dict(
+            session.execute(
+                select(Beneficiary.departement_id, func.count(Beneficiary.id)).group_by(
+                    Beneficiary.departement_id
+                )
+            ).all()
+        )
+        journeys = dict(
+            session.execute(
+                select(Journey.departement_id, func.count(Journey.id))
+                .where(open_journey)
+                .group_by(Journey.departement_id)
+            ).all()
+        )
+        orphans = dict(
+            session.execute(
+                select(Journey.departement_id, func.count(Journey.id))
+                .where(open_journey, ~has_referent)
+                .group_by(Journey.departement_id)
+            ).all()
+        )
+    organisations = tenancy.count_organisations_by_departement()
+    return [
+        DepartementCounts(
+            departement=departement,
+            people=int(people.get(departement.id, 0)),
+            open_journeys=int(journeys.get(departement.id, 0)),
+            without_referent=int(orphans.get(departement.id, 0)),
+            organisations=organisations.get(departement.id, 0),
+        )
+        for departement in tenancy.list_departements()
+    ]
