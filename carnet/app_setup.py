@@ -89,5 +89,3 @@ def init_blueprints(app: Flask) -> None:
     oidc.init_app(app, app.config["CARNET_SETTINGS"])
     for blueprint in (health_bp, auth_bp, home_bp, records_bp, portal_bp):
         app.register_blueprint(blueprint)
-
-

@@ -82,8 +82,11 @@ def record_facts(db_session: Session, actor: Principal, beneficiary: Beneficiary
 
 def _load(db_session: Session, actor: Principal, beneficiary_id: uuid.UUID, what: str) -> tuple[Beneficiary, RecordFacts]:
     # The scoping hook limits this SELECT to the actor's département: another
-    # département's person is simply not found.
-    beneficiary = db_session.scalar(select(Beneficiary).where(Beneficiary.id == beneficiary_id))
+    # département's person is simply not found. An actor outside any département
+    # (platform admin) has no record in scope at all.
+    beneficiary = None
+    if actor.departement_id is not None:
+        beneficiary = db_session.scalar(select(Beneficiary).where(Beneficiary.id == beneficiary_id))
     if beneficiary is None:
         facts = RecordFacts(beneficiary_id=beneficiary_id, departement_id=UNKNOWN_DEPARTEMENT)
         decision = policy.decide(actor, facts, Section.IDENTITY, Level.READ)

@@ -229,14 +229,6 @@ class DepartementCounts:
 # -- opening a record ---------------------------------------------------------------------
 
 
-def refuse_without_scope(actor: Principal, beneficiary_id: uuid.UUID, what: str) -> None:
-    """An actor outside any département (platform admin) has no record in scope: not found."""
-    if actor.departement_id is None:
-        facts = RecordFacts(beneficiary_id=beneficiary_id, departement_id=gate.UNKNOWN_DEPARTEMENT)
-        decision = policy.decide(actor, facts, Section.IDENTITY, Level.READ)
-        raise policy.PolicyNotFound(decision, facts, what)
-
-
 def _open(
     *,
     actor: Principal,
@@ -246,7 +238,6 @@ def _open(
     level: Level = Level.READ,
     object_id: uuid.UUID | None = None,
 ) -> RecordAccess:
-    refuse_without_scope(actor, beneficiary_id, permission(section, level))
     return gate.open_record(
         actor=actor,
         beneficiary_id=beneficiary_id,
@@ -267,7 +258,6 @@ def _open_for_action(
     purpose: Purpose = Purpose.NORMAL,
     object_id: uuid.UUID | None = None,
 ) -> RecordAccess:
-    refuse_without_scope(actor, beneficiary_id, action.value)
     return gate.open_record_for_action(
         actor=actor,
         beneficiary_id=beneficiary_id,
