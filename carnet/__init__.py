@@ -18,6 +18,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         static_folder=str(app_setup.PROJECT_ROOT / "static"),
     )
     app_setup.init_config(app, settings)
+    app_setup.init_proxies(app, settings)
     app_setup.init_database(app, settings)
     app_setup.init_security(app, settings)
     app_setup.init_extensions(app, settings)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from carnet import db, web
 from carnet.config import Settings
@@ -46,6 +47,14 @@ def init_config(app: Flask, settings: Settings) -> None:
     )
 
 
+def init_proxies(app: Flask, settings: Settings) -> None:
+    """Behind a TLS proxy, read the client address and scheme from the trusted hops only:
+    rate limits then count per client, and the CSRF Referer check sees https."""
+    if settings.trusted_proxies:
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
+
+
 def init_database(app: Flask, settings: Settings) -> None:
     if db.session_factory.kw.get("bind") is None:
         db.bind(db.make_engine(settings.database_url))
@@ -83,9 +92,13 @@ def init_blueprints(app: Flask) -> None:
     from carnet.auth.views import blueprint as auth_bp
     from carnet.health import blueprint as health_bp
     from carnet.home.views import blueprint as home_bp
+    from carnet.plan.views import blueprint as plan_bp
     from carnet.portal.views import blueprint as portal_bp
     from carnet.records.views import blueprint as records_bp
+    from carnet.referential.views import blueprint as referential_bp
 
     oidc.init_app(app, app.config["CARNET_SETTINGS"])
     for blueprint in (health_bp, auth_bp, home_bp, records_bp, portal_bp):
+        app.register_blueprint(blueprint)
+    for blueprint in (plan_bp, referential_bp):
         app.register_blueprint(blueprint)

@@ -45,6 +45,8 @@ class Settings:
     mail_dir: Path
     smtp_url: str | None = field(default=None, repr=False)
     redis_url: str | None = None
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto headers are trusted.
+    trusted_proxies: int = 0
     proconnect: OidcProvider | None = None
     franceconnect: OidcProvider | None = None
     session_idle_minutes: int = 30
@@ -86,6 +88,7 @@ class Settings:
             mail_dir=Path(reader.optional("CARNET_MAIL_DIR") or instance / "mail"),
             smtp_url=reader.optional("CARNET_SMTP_URL"),
             redis_url=reader.optional("REDIS_URL"),
+            trusted_proxies=reader.count("CARNET_TRUSTED_PROXIES"),
             proconnect=reader.provider("PROCONNECT", "proconnect", use_pkce=True),
             franceconnect=reader.provider("FRANCECONNECT", "franceconnect", use_pkce=False),
         )
@@ -134,6 +137,14 @@ class _Reader:
                 f"{name}={value!r} n'est pas reconnu ; valeurs : {', '.join(allowed)}."
             )
         return value
+
+    def count(self, name: str) -> int:
+        value = self.optional(name) or "0"
+        if not value.isdigit() or int(value) > 5:
+            raise SettingsError(
+                f"{name}={value!r} : un nombre de mandataires entre 0 et 5 est attendu."
+            )
+        return int(value)
 
     def secret(self, name: str) -> str:
         value = self.required(

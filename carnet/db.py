@@ -83,7 +83,7 @@ _AFTER_COMMIT = "carnet_after_commit"
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, **kwargs)
+        engine = create_engine(url, hide_parameters=True, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         if "isolation_level" not in kwargs:
             # The driver's own transaction handling defers BEGIN to the first write, so a
@@ -93,7 +93,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             # request that read first never fails to write on a stale snapshot.
             event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    # hide_parameters: SQL errors are logged without their values (names, tokens).
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True, **kwargs)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

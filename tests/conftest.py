@@ -100,7 +100,8 @@ def connection(engine: Engine, app: Flask) -> Iterator[Any]:
     db.session_factory.configure(bind=conn, join_transaction_mode="create_savepoint")
     yield conn
     db.session.remove()
-    db.session_factory.configure(bind=engine, join_transaction_mode="conservative_savepoint")
+    db.session_factory.configure(bind=engine)
+    db.session_factory.kw.pop("join_transaction_mode", None)  # back to SQLAlchemy's default
     outer.rollback()
     conn.close()
 
@@ -330,3 +331,14 @@ def _no_sealed_column_in_predicates(_watch_sql_of_every_engine: None) -> Iterato
     yield SEALED_PREDICATES
     offending, SEALED_PREDICATES[:] = list(SEALED_PREDICATES), []
     assert not offending, f"encrypted column in a SQL predicate: {offending}"
+
+
+@pytest.fixture(autouse=True)
+def _cli_leaves_no_flag_behind() -> Iterator[None]:
+    """Flask's CLI group sets FLASK_RUN_FROM_CLI=true in os.environ when a test invokes a
+    `carnet` command; left there, it makes every later `app.run()` return at once (the
+    test identity providers then exit before serving)."""
+    import os
+
+    yield
+    os.environ.pop("FLASK_RUN_FROM_CLI", None)

@@ -34,7 +34,9 @@ class DepartementFactory(Base):
     class Meta:
         model = Departement
 
-    code = factory.Sequence(lambda n: f"{(n % 90) + 1:02d}" if n < 90 else f"9{n % 10}{n // 10 % 10}")
+    code = factory.Sequence(
+        lambda n: f"{(n % 90) + 1:02d}" if n < 90 else f"9{n % 10}{n // 10 % 10}"
+    )
     name = factory.Sequence(lambda n: f"Département {n}")
 
 

@@ -21,7 +21,9 @@ class Notification(UUIDPrimaryKey, Base):
     """
 
     __tablename__ = "notifications"
-    __table_args__ = (Index("ix_notifications_recipient_unread", "recipient_account_id", "read_at"),)
+    __table_args__ = (
+        Index("ix_notifications_recipient_unread", "recipient_account_id", "read_at"),
+    )
 
     departement_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("departements.id"), index=True)
     recipient_account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.id"))

@@ -98,7 +98,9 @@ class Beneficiary(TenantScoped, UUIDPrimaryKey, Base):
         str_enum(DigitalAutonomy, "digital_autonomy")
     )
     # rights
-    rsa_state: Mapped[RsaState] = mapped_column(str_enum(RsaState, "rsa_state"), default=RsaState.OPEN)
+    rsa_state: Mapped[RsaState] = mapped_column(
+        str_enum(RsaState, "rsa_state"), default=RsaState.OPEN
+    )
     is_subject_to_duties: Mapped[bool] = mapped_column(default=True)
     household_role: Mapped[HouseholdRole] = mapped_column(
         str_enum(HouseholdRole, "household_role"), default=HouseholdRole.DEMANDEUR
@@ -140,9 +142,7 @@ class Journey(TenantScoped, UUIDPrimaryKey, Base):
     __tablename__ = "journeys"
     __table_args__ = (
         CheckConstraint("closed_on IS NULL OR closed_on >= opened_on", name="closes_after_open"),
-        CheckConstraint(
-            "(closed_on IS NULL) = (exit_reason IS NULL)", name="closed_has_reason"
-        ),
+        CheckConstraint("(closed_on IS NULL) = (exit_reason IS NULL)", name="closed_has_reason"),
         Index(
             "uq_journeys_one_open",
             "beneficiary_id",
@@ -221,7 +221,9 @@ class Consent(TenantScoped, UUIDPrimaryKey, Base):
 
     __tablename__ = "consents"
     __table_args__ = (
-        CheckConstraint("withdrawn_at IS NULL OR withdrawn_at >= granted_at", name="withdrawn_after"),
+        CheckConstraint(
+            "withdrawn_at IS NULL OR withdrawn_at >= granted_at", name="withdrawn_after"
+        ),
     )
 
     departement_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("departements.id"), index=True)

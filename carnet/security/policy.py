@@ -86,7 +86,9 @@ def granted_level(principal: Principal, facts: RecordFacts, section: Section) ->
         row = matrix.SAME_DEPARTEMENT.get(MembershipRole(principal.role))
         if row is None:
             return Level.NONE, f"not_in_group:{principal.role}"
-        return row[section], f"same_departement:{principal.role}"
+        # The out-of-group remit follows the département's tightening of that role's row.
+        level = _tightened(principal, str(principal.role), section, row[section])
+        return level, f"same_departement:{principal.role}"
     best, rule = Level.NONE, "group:none"
     for group_role in sorted(facts.group_roles):
         level = matrix.group_level(kind, group_role, section)
@@ -232,3 +234,15 @@ def authorize_action(principal: Principal, facts: RecordFacts, action: Action) -
 
 def can_action(principal: Principal, facts: RecordFacts, action: Action) -> bool:
     return decide_action(principal, facts, action).allowed
+
+
+# -- département configuration (not personal data) ----------------------------------------
+
+
+def can_configure_departement(principal: Principal) -> bool:
+    """Whether the principal may edit the configuration of his or her département (the
+    referential of themes, situations, objectives and actions)."""
+    # Only a département admin, acting in a département.
+    return (
+        principal.role is PrincipalRole.DEPARTEMENT_ADMIN and principal.departement_id is not None
+    )

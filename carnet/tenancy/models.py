@@ -109,5 +109,7 @@ class PolicyOverride(UUIDPrimaryKey, Base):
     )
     group_role: Mapped[str] = mapped_column(String(32))
     section: Mapped[Section] = mapped_column(str_enum(Section, "override_section"))
-    level: Mapped[int] = mapped_column(CheckConstraint(f"level IN ({Level.NONE}, {Level.READ})", name="only_tightens"))
+    level: Mapped[int] = mapped_column(
+        CheckConstraint(f"level IN ({Level.NONE}, {Level.READ})", name="only_tightens")
+    )
     created_at: Mapped[datetime] = mapped_column(default=clock.now)

@@ -68,8 +68,10 @@ def e2e_database_url(database_url: str, tmp_path_factory: pytest.TempPathFactory
         return f"sqlite:///{tmp_path_factory.mktemp('e2e-db') / 'e2e.sqlite3'}"
     parsed = make_url(database_url)
     name = f"{parsed.database}_e2e"
-    admin = db.make_engine(parsed.set(database="postgres").render_as_string(hide_password=False),
-                           isolation_level="AUTOCOMMIT")
+    admin = db.make_engine(
+        parsed.set(database="postgres").render_as_string(hide_password=False),
+        isolation_level="AUTOCOMMIT",
+    )
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         conn.execute(text(f'CREATE DATABASE "{name}"'))
@@ -104,14 +106,18 @@ class LiveServer:
         from email import policy
         from email.parser import BytesParser
 
-        for path in sorted(self.mail_dir.glob("*.eml"), key=lambda p: p.stat().st_mtime, reverse=True):
+        for path in sorted(
+            self.mail_dir.glob("*.eml"), key=lambda p: p.stat().st_mtime, reverse=True
+        ):
             message = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
             if message["To"] == to:
                 return str(message.get_body(preferencelist=("plain",)).get_content())  # type: ignore[union-attr]
         raise AssertionError(f"no mail to {to} in {self.mail_dir}")
 
 
-def server_env(database_url: str, base_url: str, instance: Path, extra: dict[str, str]) -> dict[str, str]:
+def server_env(
+    database_url: str, base_url: str, instance: Path, extra: dict[str, str]
+) -> dict[str, str]:
     return {
         **os.environ,
         "CARNET_ENV": "test",
@@ -140,8 +146,20 @@ def live_server_factory(
         instance = tmp_path_factory.mktemp("e2e-instance")
         env = server_env(e2e_database_url, base_url, instance, extra_env or {})
         process = subprocess.Popen(  # noqa: S603 - fixed argv, our own interpreter
-            [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
-             "--threads", "2", "--log-level", "warning", "carnet:create_app()"],
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                "2",
+                "--threads",
+                "2",
+                "--log-level",
+                "warning",
+                "carnet:create_app()",
+            ],
             env=env,
         )
         processes.append(process)
@@ -183,9 +201,11 @@ def page_factory(browser: Any) -> Iterator[Callable[..., tuple[Any, CspWatch]]]:
         watch = CspWatch()
         page.on(
             "console",
-            lambda message: watch.violations.append(message.text)
-            if "Content Security Policy" in message.text
-            else None,
+            lambda message: (
+                watch.violations.append(message.text)
+                if "Content Security Policy" in message.text
+                else None
+            ),
         )
         return page, watch
 
@@ -194,7 +214,9 @@ def page_factory(browser: Any) -> Iterator[Callable[..., tuple[Any, CspWatch]]]:
         context.close()
 
 
-def arrange_professional(server: LiveServer, *, email: str, role: str = "professional") -> dict[str, uuid.UUID]:
+def arrange_professional(
+    server: LiveServer, *, email: str, role: str = "professional"
+) -> dict[str, uuid.UUID]:
     """A département, an accredited organisation and an invited professional, committed."""
     from carnet import clock
     from carnet.auth.models import Account, AccountKind
@@ -207,15 +229,28 @@ def arrange_professional(server: LiveServer, *, email: str, role: str = "profess
         session.add(departement)
         session.flush()
         organisation = Organisation(
-            departement_id=departement.id, name="Service insertion e2e", kind=OrganisationKind.DEPARTEMENT,
-            accreditation_status=AccreditationStatus.ACCREDITED, accreditation_decided_at=clock.now(),
+            departement_id=departement.id,
+            name="Service insertion e2e",
+            kind=OrganisationKind.DEPARTEMENT,
+            accreditation_status=AccreditationStatus.ACCREDITED,
+            accreditation_decided_at=clock.now(),
         )
-        account = Account(kind=AccountKind.PROFESSIONAL, email=email, given_name="Léa", family_name="Durand")
+        account = Account(
+            kind=AccountKind.PROFESSIONAL, email=email, given_name="Léa", family_name="Durand"
+        )
         session.add_all([organisation, account])
         session.flush()
-        membership = Membership(account_id=account.id, organisation_id=organisation.id,
-                                departement_id=departement.id, role=MembershipRole(role))
+        membership = Membership(
+            account_id=account.id,
+            organisation_id=organisation.id,
+            departement_id=departement.id,
+            role=MembershipRole(role),
+        )
         session.add(membership)
         session.flush()
-        return {"departement_id": departement.id, "organisation_id": organisation.id,
-                "account_id": account.id, "membership_id": membership.id}
+        return {
+            "departement_id": departement.id,
+            "organisation_id": organisation.id,
+            "account_id": account.id,
+            "membership_id": membership.id,
+        }

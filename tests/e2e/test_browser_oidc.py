@@ -4,6 +4,7 @@ applies to the redirects that follow the logout form's POST)."""
 
 from __future__ import annotations
 
+import datetime
 import re
 import uuid
 from collections.abc import Iterator
@@ -27,7 +28,10 @@ def providers() -> Iterator[tuple[ProviderProcess, ProviderProcess]]:
         client_id=PC_CLIENT[0], client_secret=PC_CLIENT[1], alg="RS256", redirect_prefix=local
     )
     franceconnect = ProviderProcess.strict(
-        client_id=FC_CLIENT[0], client_secret=FC_CLIENT[1], alg="ES256", require_pkce=False,
+        client_id=FC_CLIENT[0],
+        client_secret=FC_CLIENT[1],
+        alg="ES256",
+        require_pkce=False,
         redirect_prefix=local,
     )
     yield proconnect, franceconnect
@@ -48,8 +52,14 @@ def server(live_server_factory, providers):
 
 def link_identity(server, account_id: uuid.UUID, provider: ProviderProcess, sub: str) -> None:
     with scoping.unscoped(), server.arrange() as session, session.begin():
-        session.add(OidcIdentity(account_id=account_id, provider="proconnect" if "pc" in sub else "franceconnect",
-                                 issuer=provider.issuer, subject=sub))
+        session.add(
+            OidcIdentity(
+                account_id=account_id,
+                provider="proconnect" if "pc" in sub else "franceconnect",
+                issuer=provider.issuer,
+                subject=sub,
+            )
+        )
 
 
 def sign_in_at_provider(page, sub: str) -> None:
@@ -70,11 +80,13 @@ def test_proconnect_login_and_logout_chain_has_no_csp_violation(server, provider
     page.wait_for_load_state()
     assert page.url.startswith(proconnect.issuer), "the button leads to the provider"
     request = proconnect.last_authorization_request()
-    assert len(request["state"]) >= 32 and len(request["nonce"]) >= 32
+    assert len(request["state"]) >= 32
+    assert len(request["nonce"]) >= 32
     assert request["code_challenge_method"] == "S256"
 
     sign_in_at_provider(page, sub)
-    assert page.url.startswith(server.url) and "/connexion" not in page.url, page.url
+    assert page.url.startswith(server.url), page.url
+    assert "/connexion" not in page.url, page.url
     logout = page.get_by_role("button", name=re.compile("déconnecter", re.I))
     assert logout.is_visible()
 
@@ -86,7 +98,9 @@ def test_proconnect_login_and_logout_chain_has_no_csp_violation(server, provider
     assert csp.violations == []
 
 
-def test_franceconnect_login_of_a_linked_person_has_no_csp_violation(server, providers, page_factory):
+def test_franceconnect_login_of_a_linked_person_has_no_csp_violation(
+    server, providers, page_factory
+):
     _, franceconnect = providers
     ids = arrange_professional(server, email=f"ref.{uuid.uuid4().hex[:8]}@e2e.carnet.fr")
     sub = f"fc-{uuid.uuid4().hex}"
@@ -94,9 +108,18 @@ def test_franceconnect_login_of_a_linked_person_has_no_csp_violation(server, pro
         account = Account(kind=AccountKind.BENEFICIARY, given_name="Nadia", family_name="Keller")
         session.add(account)
         session.flush()
-        session.add(Beneficiary(departement_id=ids["departement_id"], account_id=account.id, given_name="Nadia",
-                                family_name="Keller", search_name="keller nadia", sex=Sex.FEMALE,
-                                birth_on=__import__("datetime").date(1990, 2, 3), is_synthetic=True))
+        session.add(
+            Beneficiary(
+                departement_id=ids["departement_id"],
+                account_id=account.id,
+                given_name="Nadia",
+                family_name="Keller",
+                search_name="keller nadia",
+                sex=Sex.FEMALE,
+                birth_on=datetime.date(1990, 2, 3),
+                is_synthetic=True,
+            )
+        )
         account_id = account.id
     link_identity(server, account_id, franceconnect, sub)
     page, csp = page_factory(width=320, height=640)
@@ -106,8 +129,11 @@ def test_franceconnect_login_of_a_linked_person_has_no_csp_violation(server, pro
     page.wait_for_load_state()
     sign_in_at_provider(page, sub)
 
-    assert page.url.startswith(server.url) and "/connexion" not in page.url, page.url
-    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert page.url.startswith(server.url), page.url
+    assert "/connexion" not in page.url, page.url
+    overflow = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
     assert overflow <= 0, "the person's home scrolls sideways at 320 px"
     page.get_by_role("button", name=re.compile("déconnecter", re.I)).click()
     page.wait_for_load_state()
