@@ -92,13 +92,14 @@ def init_blueprints(app: Flask) -> None:
     from carnet.auth.views import blueprint as auth_bp
     from carnet.health import blueprint as health_bp
     from carnet.home.views import blueprint as home_bp
+    from carnet.meetings.views import blueprint as meetings_bp
     from carnet.plan.views import blueprint as plan_bp
     from carnet.portal.views import blueprint as portal_bp
     from carnet.records.views import blueprint as records_bp
     from carnet.referential.views import blueprint as referential_bp
 
     oidc.init_app(app, app.config["CARNET_SETTINGS"])
-    for blueprint in (health_bp, auth_bp, home_bp, records_bp, portal_bp):
+    for blueprint in (health_bp, auth_bp, home_bp, records_bp, portal_bp, meetings_bp):
         app.register_blueprint(blueprint)
     for blueprint in (plan_bp, referential_bp):
         app.register_blueprint(blueprint)

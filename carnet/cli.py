@@ -173,6 +173,34 @@ def keys_rotate(dry_run: bool) -> None:
     )
 
 
+# -- sessions --------------------------------------------------------------------------------
+
+
+@main.group("sessions")
+def sessions_group() -> None:
+    """Sessions de connexion."""
+
+
+@sessions_group.command("purge")
+@click.option("--dry-run", is_flag=True, help="Compte sans rien supprimer.")
+def sessions_purge(dry_run: bool) -> None:
+    """Supprime les sessions inactives depuis trop longtemps ou trop anciennes (cron)."""
+    from datetime import timedelta
+
+    from carnet.security import sessions
+
+    with db.unit_of_work() as db_session:
+        count = sessions.purge_expired_sessions(
+            db_session,
+            idle=timedelta(minutes=settings().session_idle_minutes),
+            absolute=timedelta(hours=settings().session_absolute_hours),
+        )
+        if dry_run:
+            db_session.rollback()
+    verb = "seraient supprimées" if dry_run else "supprimée(s)"
+    click.echo(f"{count} session(s) expirée(s) {verb}.")
+
+
 # -- demo and seeding ------------------------------------------------------------------------
 
 

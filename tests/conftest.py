@@ -41,8 +41,10 @@ def _fresh_postgres(url: str) -> str:
     """A database of our own beside the one DATABASE_URL names, dropped and recreated."""
     parsed = make_url(url)
     name = f"{parsed.database}_pytest"
-    admin = db.make_engine(parsed.set(database="postgres").render_as_string(hide_password=False),
-                           isolation_level="AUTOCOMMIT")
+    admin = db.make_engine(
+        parsed.set(database="postgres").render_as_string(hide_password=False),
+        isolation_level="AUTOCOMMIT",
+    )
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         conn.execute(text(f'CREATE DATABASE "{name}"'))
@@ -136,8 +138,14 @@ class Client(FlaskClient):
         self.form_page_url = page.request.url
         return match.group(1)
 
-    def submit(self, url: str, data: dict[str, Any] | None = None, *, form_page: str | None = None,
-               **kwargs: Any) -> Any:
+    def submit(
+        self,
+        url: str,
+        data: dict[str, Any] | None = None,
+        *,
+        form_page: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
         """POST like a browser: first GET the page holding the form, then send its token."""
         token = self.csrf_from(form_page or url)
         # Over https Flask-WTF also checks the Referer (WTF_CSRF_SSL_STRICT); a browser
@@ -168,7 +176,11 @@ def _no_outbound_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
     def guarded(sock: socket.socket, address: Any) -> Any:
         host = address[0] if isinstance(address, tuple) else address
-        if isinstance(host, str) and host not in ("127.0.0.1", "::1", "localhost") and not host.startswith("/"):
+        if (
+            isinstance(host, str)
+            and host not in ("127.0.0.1", "::1", "localhost")
+            and not host.startswith("/")
+        ):
             raise RuntimeError(f"outbound connection refused in tests: {host}")
         return real_connect(sock, address)
 
@@ -219,7 +231,7 @@ def totp_code_for(account_id: uuid.UUID) -> str:
 
     from carnet import clock
     from carnet.auth.models import TotpCredential
-    from carnet.auth.services import TOTP_PURPOSE
+    from carnet.auth.services import totp_purpose
     from carnet.security import crypto
 
     db_session = db.session()
@@ -231,12 +243,16 @@ def totp_code_for(account_id: uuid.UUID) -> str:
         secret = pyotp.random_base32()
         credential = TotpCredential(
             account_id=account_id,
-            secret_sealed=field_crypto.seal_secret(secret.encode(), purpose=TOTP_PURPOSE),
+            secret_sealed=field_crypto.seal_secret(
+                secret.encode(), purpose=totp_purpose(account_id)
+            ),
             confirmed_at=clock.now(),
         )
         db_session.add(credential)
     else:
-        secret = field_crypto.open_secret(credential.secret_sealed, purpose=TOTP_PURPOSE).decode()
+        secret = field_crypto.open_secret(
+            credential.secret_sealed, purpose=totp_purpose(account_id)
+        ).decode()
     totp = pyotp.TOTP(secret)
     step = totp.timecode(clock.now())
     if credential.last_used_step is not None and credential.last_used_step >= step:
@@ -267,15 +283,11 @@ def login_as(mail_dir: Path) -> Callable[..., Any]:
         response = client.submit(url, {})
         assert response.status_code == 302, response.get_data(as_text=True)[:500]
         if membership is not None:
-            response = client.submit(
-                "/connexion/role", {"membership_id": str(membership.id)}
-            )
+            response = client.submit("/connexion/role", {"membership_id": str(membership.id)})
             assert response.status_code == 302, response.get_data(as_text=True)[:500]
         step_up = client.get("/connexion/verification")
         if step_up.status_code == 200:
-            response = client.submit(
-                "/connexion/verification", {"code": totp_code_for(account.id)}
-            )
+            response = client.submit("/connexion/verification", {"code": totp_code_for(account.id)})
             assert response.status_code == 302, response.get_data(as_text=True)[:500]
         return response
 

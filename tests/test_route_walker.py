@@ -38,10 +38,19 @@ UUID_ARGUMENT = re.compile(r"<uuid:([a-z_]+)>")
 # Where each id argument of a URL rule takes its value in the seeded world.
 ID_SOURCES: dict[str, Callable[[World], uuid.UUID]] = {
     "beneficiary_id": lambda world: world.person.id,
+    "objective_id": lambda world: world.objective_id,
+    "action_id": lambda world: world.action_id,
+    "theme_id": lambda world: world.theme_id,
+    "entry_id": lambda world: world.entry_id,
+    "appointment_id": lambda world: world.appointment.id,
 }
 
 # Rules with an id that serve no personal data: endpoint -> why. Walked for headers and 500s.
-NOT_PERSONAL: dict[str, str] = {}
+NOT_PERSONAL: dict[str, str] = {
+    "referential.theme": "département configuration (the referential), not a person's data",
+    "referential.add_entry": "département configuration (the referential), not a person's data",
+    "referential.entry": "département configuration (the referential), not a person's data",
+}
 
 # Rules the policy opens to a professional of the same département outside the group: the
 # way into the group (« bris de glace »). Every other rule refuses him or her with a 403.
@@ -58,6 +67,20 @@ KNOWN_ENDPOINTS = frozenset(
         "records.end_membership",
         "records.change_referent",
         "records.join",
+        "plan.show",
+        "plan.add_objective",
+        "plan.objective",
+        "plan.add_action",
+        "plan.action",
+        "meetings.appointments",
+        "meetings.create",
+        "meetings.appointment",
+        "meetings.edit",
+        "meetings.attendance",
+        "meetings.cancel",
+        "meetings.appointment_note",
+        "meetings.notes",
+        "meetings.add_note",
     }
 )
 

@@ -6,7 +6,9 @@ list of algorithms is not trusted), and `iss`, `aud`/`azp`, `exp`, `iat`, `nonce
 `at_hash` checked. `state` and `nonce` are 43-character `secrets.token_urlsafe(32)`
 values (authlib's defaults are shorter); PKCE S256 is sent where the provider accepts
 it. The `state` is kept in the browser's server-side session under a key that names the
-provider, so a response brought to the other provider's callback finds no state.
+provider, so a response brought to the other provider's callback finds no state; it
+serves once and for `STATE_LIFETIME_SECONDS` (authlib records an expiry but does not
+enforce it, so the time it was issued is saved with it and checked at the callback).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
+from carnet import clock
 from carnet.config import OidcProvider, Settings
 
 log = logging.getLogger(__name__)
@@ -137,7 +140,9 @@ def authorization_url(name: str, redirect_uri: str, *, force_login: bool = False
         result = client.create_authorization_url(redirect_uri, **params)
     except (AuthlibBaseError, RuntimeError) as exc:
         raise _unavailable(name) from exc
-    client.save_authorize_data(redirect_uri=redirect_uri, **result)
+    client.save_authorize_data(
+        redirect_uri=redirect_uri, issued_at=clock.now().timestamp(), **result
+    )
     return str(result["url"])
 
 
@@ -160,6 +165,17 @@ def finish(name: str, args: dict[str, str]) -> VerifiedLogin:
             "Cette réponse de connexion n'est pas reconnue : elle a déjà servi, a expiré ou "
             "ne vient pas de ce navigateur. Recommencez depuis la page de connexion.",
             "state_mismatch",
+        )
+    issued_at = state_data.get("issued_at")
+    if (
+        not isinstance(issued_at, int | float)
+        or clock.now().timestamp() - issued_at > STATE_LIFETIME_SECONDS
+    ):
+        log.info("oidc state expired provider=%s", name)
+        raise OidcError(
+            "Cette demande de connexion a expiré : elle est valable 10 minutes. Recommencez "
+            "depuis la page de connexion.",
+            "state_expired",
         )
     if "iss" in args and args["iss"].rstrip("/") != provider.issuer:
         # RFC 9207: the answer names its issuer; another provider's answer is refused.

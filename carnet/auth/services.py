@@ -31,12 +31,19 @@ from carnet.auth.models import (
     TotpCredential,
 )
 from carnet.config import Settings
-from carnet.errors import Denied, InvalidInput, NotFound
+from carnet.errors import Conflict, Denied, InvalidInput, NotFound
 from carnet.notifications import mail
+from carnet.notifications import services as notifications
 from carnet.records import gate
 from carnet.records.models import Beneficiary
-from carnet.security import crypto, scoping, sessions
-from carnet.security.permissions import Level, PrincipalRole, Section
+from carnet.security import audit, crypto, scoping, sessions
+from carnet.security.permissions import (
+    AuditAction,
+    Level,
+    MembershipRole,
+    PrincipalRole,
+    Section,
+)
 from carnet.security.principal import Principal
 from carnet.tenancy.models import Membership
 
@@ -50,7 +57,7 @@ CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 SELECTOR_LENGTH = 4  # public part, finds the row (20 bits)
 SECRET_LENGTH = 12  # secret part (60 bits >= the 50 bits asked for)
 TOTP_ISSUER = "Carnet de bord"
-TOTP_PURPOSE = "totp"
+TOTP_PURPOSE = "totp"  # bound to the account: see totp_purpose()
 # Provider evidence of a second factor (ProConnect: acr "eidas1-mfa", amr "mfa"/"totp"/"pop").
 MFA_AMR_VALUES = frozenset({"mfa", "totp", "pop"})
 
@@ -62,6 +69,13 @@ BAD_CODE_MESSAGE = (
     "Ce code d'activation n'est pas reconnu, a déjà servi ou a expiré. Vérifiez-le ou "
     "demandez un nouveau code à votre référent."
 )
+ALREADY_LINKED_MESSAGE = (
+    "Ce compte est déjà relié à une identité FranceConnect : un code d'activation ne peut "
+    "pas le relier à une autre. Connectez-vous avec l'identité déjà reliée ou adressez-vous "
+    "à votre référent."
+)
+ACTIVATION_REDEEMED = "auth:activation_code:redeemed"
+IDENTITY_LINK_SECTION = "identity:link"
 
 
 def _digest(value: str) -> bytes:
@@ -329,18 +343,44 @@ def _add_identity(account: Account, identity: ProviderIdentity) -> None:
     db.session().flush()
 
 
-def resolve_professional(identity: ProviderIdentity) -> Account:
-    """The account of a ProConnect identity.
+@dataclass(frozen=True)
+class ProfessionalLogin:
+    account: Account
+    # Whether the provider's second factor counts for this login (the session's `mfa`).
+    has_mfa: bool
 
-    A known (issuer, subject) wins. Otherwise the first login claims the invited account
-    holding the same *verified* e-mail, provided no identity of this provider is linked
-    to it yet; from then on only the identity counts.
+
+def resolve_professional(identity: ProviderIdentity) -> ProfessionalLogin:
+    """The account of a ProConnect identity, and whether the provider's MFA counts.
+
+    A known (issuer, subject) wins. Otherwise the first login claims the invited
+    professional account holding the same *verified* e-mail, provided no identity of this
+    provider is linked to it yet; from then on only the identity counts.
+
+    A claim rests on an e-mail address alone, so on that first login the provider's
+    second factor does not stand for an admin's (a département admin membership, or a
+    confirmed TOTP credential): he or she steps up once in the app.
     """
     account = find_identity_account(identity)
+    has_mfa = identity.has_mfa
     if account is None:
         account = _claim_invited_account(identity)
+        if has_mfa and (_holds_admin_membership(account.id) or has_confirmed_totp(account.id)):
+            log.info("claimed admin account must step up in the app account=%s", account.id)
+            has_mfa = False
     ensure_can_log_in(account)
-    return account
+    return ProfessionalLogin(account=account, has_mfa=has_mfa)
+
+
+def _holds_admin_membership(account_id: uuid.UUID) -> bool:
+    count = db.session().scalar(
+        select(func.count(Membership.id)).where(
+            Membership.account_id == account_id,
+            Membership.role == MembershipRole.DEPARTEMENT_ADMIN,
+            Membership.ended_at.is_(None),
+        )
+    )
+    return bool(count)
 
 
 def _claim_invited_account(identity: ProviderIdentity) -> Account:
@@ -353,10 +393,12 @@ def _claim_invited_account(identity: ProviderIdentity) -> Account:
     if not identity.email or not identity.email_verified:
         log.info("identity unknown and no verified e-mail provider=%s", identity.provider)
         raise unknown
+    # Only a professional's invitation is claimed by e-mail: never a person's account, and
+    # never a platform admin's (that one logs in with an e-mail link and TOTP).
     account = db.session().scalar(
         select(Account).where(
             func.lower(Account.email) == _normalise_email(identity.email),
-            Account.kind != AccountKind.BENEFICIARY,
+            Account.kind == AccountKind.PROFESSIONAL,
         )
     )
     if account is None:
@@ -407,7 +449,12 @@ def normalise_code(value: str) -> str:
 
 
 def issue_activation_code(*, actor: Principal, beneficiary_id: uuid.UUID) -> IssuedCode:
-    """A new code for the person to link a FranceConnect identity; earlier ones stop working."""
+    """A new code for the person to link a FranceConnect identity; earlier ones stop working.
+
+    Only a professional who may write the contact section issues one, never for his or her
+    own record, and only while the person's account has no identity linked: a code links
+    a first identity, it never re-links an account (that would hand the record over).
+    """
     access = gate.open_record(
         actor=actor,
         beneficiary_id=beneficiary_id,
@@ -415,6 +462,19 @@ def issue_activation_code(*, actor: Principal, beneficiary_id: uuid.UUID) -> Iss
         level=Level.WRITE,
         tag="auth:activation_code:issued",
     )
+    account_id = access.beneficiary.account_id
+    # The person (or whoever holds his or her session) never mints a code for the record.
+    if not actor.is_professional or (account_id is not None and account_id == actor.account_id):
+        raise Denied(
+            "Seul un professionnel qui accompagne la personne peut lui délivrer un code "
+            "d'activation."
+        )
+    if account_id is not None and _has_identity(account_id):
+        raise Conflict(
+            "Cette personne a déjà relié une identité FranceConnect à son carnet. Un nouveau "
+            "code ne peut pas relier un autre compte : aucun code n'a été délivré. Si elle ne "
+            "peut plus se connecter, adressez-vous à l'administrateur de la plateforme."
+        )
     db_session = db.session()
     now = clock.now()
     db_session.execute(
@@ -449,11 +509,35 @@ class ActivationResult:
     error: str | None
 
 
-def redeem_activation_code(identity: ProviderIdentity, code: str) -> ActivationResult:
+def _has_identity(account_id: uuid.UUID) -> bool:
+    count = db.session().scalar(
+        select(func.count(OidcIdentity.id)).where(OidcIdentity.account_id == account_id)
+    )
+    return bool(count)
+
+
+def _spend_code(code_id: uuid.UUID, now: datetime) -> bool:
+    """Mark the code used, only if it still is unused: of two concurrent redemptions, the
+    second one's UPDATE waits for the first to commit, then matches no row."""
+    result = db.session().execute(
+        update(ActivationCode)
+        .where(ActivationCode.id == code_id, ActivationCode.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return getattr(result, "rowcount", 0) == 1
+
+
+def redeem_activation_code(
+    identity: ProviderIdentity, code: str, *, settings: Settings
+) -> ActivationResult:
     """Link a FranceConnect identity to the record the code was issued for.
 
     A wrong secret for a known selector counts as a failure on that code (5 kill it);
     the failure is written even though the login fails, so the caller must not roll back.
+    A code brought for an account that already has an identity is spent and refused. The
+    link is audited and announced to the person (in the app and, with an address, by
+    e-mail), so a link the person did not make is noticed.
     """
     raw = normalise_code(code)
     if len(raw) != SELECTOR_LENGTH + SECRET_LENGTH:
@@ -480,10 +564,19 @@ def redeem_activation_code(identity: ProviderIdentity, code: str) -> ActivationR
             log.info("activation code refused candidates=%d", len(candidates))
             return ActivationResult(None, BAD_CODE_MESSAGE)
         beneficiary = db_session.get(Beneficiary, match.beneficiary_id)
-    if beneficiary is None:  # pragma: no cover - the foreign key guarantees it
-        return ActivationResult(None, BAD_CODE_MESSAGE)
-    match.used_at = now
+        if beneficiary is None:  # pragma: no cover - the foreign key guarantees it
+            return ActivationResult(None, BAD_CODE_MESSAGE)
+        if not _spend_code(match.id, now):
+            log.info("activation code already spent code=%s", match.id)
+            return ActivationResult(None, BAD_CODE_MESSAGE)
     account = db_session.get(Account, beneficiary.account_id) if beneficiary.account_id else None
+    if account is not None and _has_identity(account.id):
+        log.warning(
+            "activation code refused: account already linked code=%s account=%s",
+            match.id,
+            account.id,
+        )
+        return ActivationResult(None, ALREADY_LINKED_MESSAGE)
     if account is None:
         account = Account(
             kind=AccountKind.BENEFICIARY,
@@ -496,8 +589,60 @@ def redeem_activation_code(identity: ProviderIdentity, code: str) -> ActivationR
     elif account.is_disabled:
         return ActivationResult(None, "Ce compte est désactivé. Adressez-vous à votre référent.")
     _add_identity(account, identity)
+    _announce_link(settings, account, beneficiary, identity, code_id=match.id)
     log.info("activation code used code=%s account=%s", match.id, account.id)
     return ActivationResult(account, None)
+
+
+def _announce_link(
+    settings: Settings,
+    account: Account,
+    beneficiary: Beneficiary,
+    identity: ProviderIdentity,
+    *,
+    code_id: uuid.UUID,
+) -> None:
+    """The access-log row (the person as actor) and the notices of a new identity link."""
+    person = Principal(
+        role=PrincipalRole.BENEFICIARY,
+        auth_method=identity.provider,
+        account_id=account.id,
+        departement_id=beneficiary.departement_id,
+        beneficiary_id=beneficiary.id,
+    )
+    audit.record_access(
+        db.session(),
+        actor=person,
+        departement_id=beneficiary.departement_id,
+        section=IDENTITY_LINK_SECTION,
+        action=AuditAction.CREATE,
+        tag=ACTIVATION_REDEEMED,
+        beneficiary_id=beneficiary.id,
+        object_id=code_id,
+    )
+    notifications.notify(
+        recipient_account_id=account.id,
+        departement_id=beneficiary.departement_id,
+        kind=ACTIVATION_REDEEMED,
+        beneficiary_id=beneficiary.id,
+    )
+    if account.email:
+        # The one notice someone who linked his or her own identity cannot hide.
+        mail.send_after_commit(
+            settings,
+            to=account.email,
+            subject="Une identité FranceConnect a été reliée à votre Carnet de bord",
+            body=(
+                f"Bonjour {account.given_name},\n\n"
+                "Une identité FranceConnect vient d'être reliée à votre Carnet de bord avec "
+                "un code d'activation. Elle permet désormais de vous connecter à votre "
+                "carnet.\n\n"
+                "Si c'est bien vous, il n'y a rien à faire. Sinon, prévenez votre référent "
+                "au plus vite.\n\n"
+                "— Carnet de bord\n"
+            ),
+            kind=ACTIVATION_REDEEMED,
+        )
 
 
 # -- TOTP ------------------------------------------------------------------------------------------
@@ -520,26 +665,63 @@ def has_confirmed_totp(account_id: uuid.UUID) -> bool:
     return credential is not None and credential.confirmed_at is not None
 
 
-def start_totp_enrolment(account: Account) -> TotpEnrolment:
-    """The secret to register in an authenticator app; the same one until it is confirmed."""
-    field_crypto = crypto.current()
-    credential = get_totp_credential(account.id)
-    if credential is not None and credential.confirmed_at is not None:
-        raise Denied("Une application d'authentification est déjà enregistrée pour ce compte.")
-    if credential is None:
-        secret = pyotp.random_base32()
-        credential = TotpCredential(
-            account_id=account.id,
-            secret_sealed=field_crypto.seal_secret(secret.encode(), purpose=TOTP_PURPOSE),
+def totp_purpose(account_id: uuid.UUID) -> str:
+    """The associated data of an account's TOTP secret: a sealed secret copied onto another
+    account's credential does not open there."""
+    return f"{TOTP_PURPOSE}:{account_id}"
+
+
+def _open_totp_secret(credential: TotpCredential) -> str | None:
+    try:
+        return (
+            crypto.current()
+            .open_secret(credential.secret_sealed, purpose=totp_purpose(credential.account_id))
+            .decode()
         )
-        db.session().add(credential)
-        db.session().flush()
-    else:
-        secret = field_crypto.open_secret(credential.secret_sealed, purpose=TOTP_PURPOSE).decode()
+    except crypto.CryptoError as exc:
+        log.warning(
+            "totp secret does not open account=%s error=%s",
+            credential.account_id,
+            type(exc).__name__,
+        )
+        return None
+
+
+def _enrolment(account: Account, secret: str) -> TotpEnrolment:
     uri = pyotp.TOTP(secret).provisioning_uri(
         name=account.email or str(account.id), issuer_name=TOTP_ISSUER
     )
     return TotpEnrolment(secret=secret, uri=uri)
+
+
+def pending_totp_enrolment(account: Account) -> TotpEnrolment | None:
+    """The secret of an enrolment started but not yet confirmed; reads only."""
+    credential = get_totp_credential(account.id)
+    if credential is None or credential.confirmed_at is not None:
+        return None
+    secret = _open_totp_secret(credential)
+    return None if secret is None else _enrolment(account, secret)
+
+
+def start_totp_enrolment(account: Account) -> TotpEnrolment:
+    """Create the secret to register in an authenticator app (the same one until it is
+    confirmed); an unconfirmed secret that no longer opens is replaced."""
+    credential = get_totp_credential(account.id)
+    if credential is not None and credential.confirmed_at is not None:
+        raise Denied("Une application d'authentification est déjà enregistrée pour ce compte.")
+    secret = None if credential is None else _open_totp_secret(credential)
+    if secret is None:
+        secret = pyotp.random_base32()
+        sealed = crypto.current().seal_secret(secret.encode(), purpose=totp_purpose(account.id))
+        if credential is None:
+            credential = TotpCredential(account_id=account.id, secret_sealed=sealed)
+            db.session().add(credential)
+        else:
+            credential.secret_sealed = sealed
+            credential.last_used_step = None
+        db.session().flush()
+        log.info("totp enrolment started account=%s", account.id)
+    return _enrolment(account, secret)
 
 
 def verify_totp(account_id: uuid.UUID, code: str) -> str | None:
@@ -550,7 +732,12 @@ def verify_totp(account_id: uuid.UUID, code: str) -> str | None:
     digits = "".join(ch for ch in code if ch.isdigit())
     if len(digits) != 6:
         return "Saisissez les 6 chiffres affichés par votre application d'authentification."
-    secret = crypto.current().open_secret(credential.secret_sealed, purpose=TOTP_PURPOSE).decode()
+    secret = _open_totp_secret(credential)
+    if secret is None:
+        return (
+            "Votre application d'authentification ne peut pas être vérifiée. Adressez-vous à "
+            "l'administrateur de la plateforme pour la réinitialiser."
+        )
     totp = pyotp.TOTP(secret)
     current = totp.timecode(clock.now())
     matched = [
@@ -578,8 +765,9 @@ def reseal_totp_secrets(db_session: Session) -> int:
     field_crypto = crypto.current()
     count = 0
     for credential in db_session.scalars(select(TotpCredential)):
-        secret = field_crypto.open_secret(credential.secret_sealed, purpose=TOTP_PURPOSE)
-        credential.secret_sealed = field_crypto.seal_secret(secret, purpose=TOTP_PURPOSE)
+        purpose = totp_purpose(credential.account_id)
+        secret = field_crypto.open_secret(credential.secret_sealed, purpose=purpose)
+        credential.secret_sealed = field_crypto.seal_secret(secret, purpose=purpose)
         count += 1
     db_session.flush()
     return count

@@ -265,16 +265,19 @@ def _callback(name: str) -> Any:
         log.info("oidc login refused provider=%s reason=%s", name, exc.reason)
         return _refusal(exc.message)
     identity = _identity(login_result, provider.issuer)
+    mfa = identity.has_mfa
     try:
         if name == "proconnect":
-            account: Account | None = services.resolve_professional(identity)
+            professional = services.resolve_professional(identity)
+            account: Account | None = professional.account
+            mfa = professional.has_mfa
         else:
             account = services.resolve_beneficiary(identity)
     except Denied as exc:
         return _refusal(exc.message, 403)
     if account is None:
         return _await_activation(identity, login_result.id_token)
-    return _log_in(account, method=name, mfa=identity.has_mfa, id_token=login_result.id_token)
+    return _log_in(account, method=name, mfa=mfa, id_token=login_result.id_token)
 
 
 @blueprint.get("/connexion/proconnect/retour")
@@ -354,7 +357,7 @@ def activation_submit() -> Any:
     data, errors = _form(ActivationCodeInput())
     if errors:
         return render_template("auth/activation.html", errors=errors), 422
-    result = services.redeem_activation_code(identity, data["code"])
+    result = services.redeem_activation_code(identity, data["code"], settings=_settings())
     if result.account is None:
         # Returned, not raised: the failure count on the code must be committed.
         return render_template(
@@ -368,15 +371,24 @@ def activation_submit() -> Any:
 # -- second factor -------------------------------------------------------------------------------
 
 
+def _step_up_account() -> Account | None:
+    """The account that still owes a second factor, or None when nothing is owed."""
+    principal = require_principal()
+    if not services.role_requires_mfa(principal.role) or principal.has_mfa:
+        return None
+    assert principal.account_id is not None  # noqa: S101 - MFA roles are accounts
+    return services.get_account(principal.account_id)
+
+
 @blueprint.route("/connexion/verification", methods=["GET", "POST"])
 @step_up_view
 @limiter.limit(TOTP_ACCOUNT_LIMIT, key_func=_account_key, methods=["POST"])
 def totp() -> Any:
-    principal = require_principal()
-    if not services.role_requires_mfa(principal.role) or principal.has_mfa:
+    """Ask for the code. Reading this page writes nothing: a secret is created only by
+    the explicit POST of `totp_enrol`."""
+    account = _step_up_account()
+    if account is None:
         return redirect(url_for("home.index"))
-    assert principal.account_id is not None  # noqa: S101 - MFA roles are accounts
-    account = services.get_account(principal.account_id)
     errors: dict[str, list[str]] = {}
     status = 200
     if request.method == "POST":
@@ -390,15 +402,26 @@ def totp() -> Any:
                 return redirect(url_for("home.index"))
             errors = {"code": [problem]}
         status = 422
-    enrolment = (
-        None if services.has_confirmed_totp(account.id) else services.start_totp_enrolment(account)
-    )
+    confirmed = services.has_confirmed_totp(account.id)
     return render_template(
         "auth/totp.html",
-        enrolment=enrolment,
+        confirmed=confirmed,
+        enrolment=None if confirmed else services.pending_totp_enrolment(account),
         errors=errors,
         proconnect=_settings().proconnect is not None,
     ), status
+
+
+@blueprint.post("/connexion/verification/configurer")
+@step_up_view
+def totp_enrol() -> Any:
+    """« Configurer l'application d'authentification »: create the secret, then show it."""
+    account = _step_up_account()
+    if account is None:
+        return redirect(url_for("home.index"))
+    if not services.has_confirmed_totp(account.id):
+        services.start_totp_enrolment(account)
+    return redirect(url_for("auth.totp"))
 
 
 # -- roles, sessions, logout ---------------------------------------------------------------------

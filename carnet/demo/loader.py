@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from faker import Faker
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from carnet import clock
@@ -23,6 +24,16 @@ from carnet.auth.models import Account, AccountKind
 from carnet.auth.services import ROLE_LABELS
 from carnet.demo import referential as ref
 from carnet.demo.people import PeopleGenerator, Person, email_local_part, weighted
+from carnet.meetings import services as meetings_services
+from carnet.meetings.models import (
+    Appointment,
+    AppointmentChannel,
+    AppointmentKind,
+    Attendance,
+    Note,
+    NoteVisibility,
+)
+from carnet.plan import services as plan_services
 from carnet.records import services as records_services
 from carnet.records.models import (
     Beneficiary,
@@ -37,7 +48,8 @@ from carnet.records.models import (
     Sex,
     TimelineEvent,
 )
-from carnet.security import audit
+from carnet.referential import services as referential_services
+from carnet.security import audit, crypto
 from carnet.security.permissions import (
     AuditAction,
     GroupRole,
@@ -60,6 +72,18 @@ from carnet.tenancy.models import (
 BENEFICIARIES = 300
 COUPLE_SHARE = 0.12  # generated applicants whose spouse is also in the file
 HEALTH_ORGANISATIONS = ("csapa", "cpam")  # a member from these joins with a health consent
+MEETING_PEOPLE = 25  # generated people who get appointments and notes, besides the showcase
+MEETING_TOPICS = (
+    "Point sur la recherche de logement et la demande auprès du bailleur social.",
+    "Préparer le dossier d'entrée en formation ; apporter le dernier diplôme.",
+    "Faire le point sur la garde des enfants et les horaires possibles.",
+    "Bilan du mois : démarches faites, prochaines étapes.",
+)
+MEETING_NOTES = {
+    NoteVisibility.PRIVATE: "Impression à vérifier au prochain entretien : fatigue visible.",
+    NoteVisibility.GROUP: "Démarches avancées : dossier CAF à jour, inscription à l'atelier CV.",
+    NoteVisibility.SHARED: "Merci pour votre venue. Prochaine étape : envoyer deux candidatures.",
+}
 FEMININE_TITLES = ("e", "rice", "euse")
 EPICENE_TITLES = ("Responsable", "Secrétaire", "Membre")
 
@@ -134,6 +158,8 @@ class _Builder:
         self._create_beneficiaries(departement, self._cases())
         accounts = self._beneficiary_accounts()
         self.db.flush()
+        self._meetings()
+        self._plans(departement)
         return DemoSummary(
             departement_id=departement.id,
             organisations=len(self.organisations),
@@ -141,6 +167,34 @@ class _Builder:
             beneficiaries=len(self.beneficiaries),
             journeys=self.journeys,
             beneficiary_accounts=accounts,
+        )
+
+    def _plans(self, departement: Departement) -> None:
+        """The département's referential, and a plan d'action for the showcase people and
+        about forty others followed by a référent (objectives and actions in varied statuses)."""
+        referential_services.seed_referential(departement.id)
+        followed = [
+            (b, case)
+            for b, case in self.beneficiaries
+            if case.referent is not None
+            and case.referent_org is not None
+            and case.shape != "closed"
+        ]
+        chosen = [pair for pair in followed if pair[1].showcase]
+        others = [pair for pair in followed if not pair[1].showcase]
+        chosen += self.rng.sample(others, k=min(len(others), 40))
+        plan_services.seed_demo_plans(
+            departement_id=departement.id,
+            people=[
+                plan_services.DemoPlan(
+                    beneficiary_id=b.id,
+                    referent_account_id=case.referent.account.id,
+                    referent_organisation_id=self.organisations[case.referent_org].id,
+                )
+                for b, case in chosen
+                if case.referent is not None and case.referent_org is not None
+            ],
+            rng=self.rng,
         )
 
     # -- structures and professionals ------------------------------------------------------
@@ -708,6 +762,159 @@ class _Builder:
             )
             beneficiary.account_id = account.id
         return len(chosen)
+
+    # -- appointments and notes ----------------------------------------------------------
+    def _meetings(self) -> None:
+        """Past appointments with attendance, upcoming ones, and notes of each visibility
+        for the showcase people and some others, as `meetings.services` would write them."""
+        followed = [(b, c) for b, c in self.beneficiaries if c.referent and c.referent_org]
+        chosen = [(b, c) for b, c in followed if c.showcase]
+        chosen += self.rng.sample([bc for bc in followed if not bc[1].showcase], MEETING_PEOPLE)
+        journeys = {
+            j.beneficiary_id: j
+            for j in self.db.scalars(
+                select(Journey).where(
+                    Journey.beneficiary_id.in_([b.id for b, _ in chosen]),
+                    Journey.closed_on.is_(None),
+                )
+            )
+        }
+        for beneficiary, case in chosen:
+            journey = journeys.get(beneficiary.id)
+            if journey is not None and case.referent and case.referent_org:
+                self._person_meetings(beneficiary, journey, case.referent, case.referent_org)
+        self.db.flush()
+
+    def _person_meetings(
+        self, beneficiary: Beneficiary, journey: Journey, referent: Professional, org_key: str
+    ) -> None:
+        # After the référent joined (at most 35 days after the opening), before today.
+        span = max(3, (self.today - journey.opened_on).days - 35)
+        plans = [
+            (-self.rng.randint(span // 2 + 1, span), Attendance.PRESENT),
+            (-self.rng.randint(1, span // 2), self.rng.choice(list(Attendance))),
+            (self.rng.randint(3, 30), None),
+        ]
+        first: Appointment | None = None
+        for offset, attendance in plans:
+            starts_at = datetime.combine(
+                self.today + timedelta(days=offset),
+                time(self.rng.choice((8, 9, 12, 13)), self.rng.choice((0, 30))),
+                tzinfo=UTC,
+            )
+            remote = self.rng.random() < 0.3
+            appointment = Appointment(
+                id=uuid.uuid4(),
+                departement_id=beneficiary.departement_id,
+                beneficiary_id=beneficiary.id,
+                journey_id=journey.id,
+                kind=AppointmentKind.INDIVIDUAL
+                if first is None
+                else self.rng.choice(list(AppointmentKind)),
+                starts_at=starts_at,
+                channel=AppointmentChannel.PHONE if remote else AppointmentChannel.IN_PERSON,
+                place=None if remote else self.organisations[org_key].name,
+                topics=self.rng.choice(MEETING_TOPICS),
+                organisation_id=self.organisations[org_key].id,
+                professional_account_id=referent.account.id,
+                created_by_id=referent.account.id,
+                created_at=min(starts_at - timedelta(days=7), self.now),
+            )
+            if attendance is not None:
+                appointment.attendance = attendance
+                appointment.attendance_recorded_at = min(starts_at + timedelta(hours=2), self.now)
+                appointment.attendance_recorded_by_id = referent.account.id
+            self.db.add(appointment)
+            details = {"appointment_id": str(appointment.id)}
+            self._meeting_event(
+                beneficiary,
+                journey,
+                referent,
+                org_key,
+                "appointment:created",
+                appointment.created_at,
+                details,
+            )
+            if appointment.attendance_recorded_at is not None:
+                self._meeting_event(
+                    beneficiary,
+                    journey,
+                    referent,
+                    org_key,
+                    "attendance:recorded",
+                    appointment.attendance_recorded_at,
+                    details,
+                )
+            first = first or appointment
+        if first is None or first.attendance_recorded_at is None:
+            return
+        for visibility, body in MEETING_NOTES.items():
+            self._meeting_note(beneficiary, journey, referent, org_key, first, visibility, body)
+
+    def _meeting_note(
+        self,
+        beneficiary: Beneficiary,
+        journey: Journey,
+        author: Professional,
+        org_key: str,
+        appointment: Appointment,
+        visibility: NoteVisibility,
+        body: str,
+    ) -> None:
+        note_id = uuid.uuid4()
+        created_at = appointment.attendance_recorded_at or self.now
+        self.db.add(
+            Note(
+                id=note_id,
+                departement_id=beneficiary.departement_id,
+                beneficiary_id=beneficiary.id,
+                appointment_id=appointment.id,
+                author_account_id=author.account.id,
+                author_organisation_id=self.organisations[org_key].id,
+                visibility=visibility,
+                body_sealed=crypto.current().seal(
+                    self.db,
+                    beneficiary_id=beneficiary.id,
+                    departement_id=beneficiary.departement_id,
+                    table=meetings_services.NOTE_TABLE,
+                    column=meetings_services.NOTE_COLUMN,
+                    row_id=note_id,
+                    plaintext=body,
+                ),
+                created_at=created_at,
+            )
+        )
+        details = {
+            "note_id": str(note_id),
+            "visibility": visibility.value,
+            "appointment_id": str(appointment.id),
+        }
+        self._meeting_event(
+            beneficiary, journey, author, org_key, "note:added", created_at, details
+        )
+
+    def _meeting_event(
+        self,
+        beneficiary: Beneficiary,
+        journey: Journey,
+        actor: Professional,
+        org_key: str,
+        kind: str,
+        at: datetime,
+        details: dict[str, str],
+    ) -> None:
+        self.db.add(
+            TimelineEvent(
+                departement_id=beneficiary.departement_id,
+                beneficiary_id=beneficiary.id,
+                journey_id=journey.id,
+                kind=f"meetings:{kind}",
+                occurred_at=at,
+                actor_account_id=actor.account.id,
+                actor_organisation_id=self.organisations[org_key].id,
+                details=details,
+            )
+        )
 
 
 def partner_age_fits(

@@ -31,6 +31,11 @@ _ROLE_LABELS = {
 # kind -> (text for a professional, text for the person). `{organisation}` and `{role}`
 # come from `details`; the person's name is never stored nor composed here.
 _TEXTS: dict[str, tuple[str, str]] = {
+    "auth:activation_code:redeemed": (
+        "Une personne que vous accompagnez a relié son identité FranceConnect à son carnet.",
+        "Une identité FranceConnect a été reliée à votre carnet avec un code d'activation. "
+        "Si ce n'est pas vous, prévenez votre référent au plus vite.",
+    ),
     "records:contact:updated": (
         "Une personne que vous accompagnez a mis à jour ses coordonnées.",
         "Vos coordonnées ont été mises à jour.",

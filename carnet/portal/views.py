@@ -12,6 +12,7 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from carnet.errors import InvalidInput
+from carnet.meetings import services as meetings
 from carnet.records import schemas
 from carnet.records import services as records
 from carnet.web import require_principal
@@ -43,6 +44,16 @@ def access_log() -> Any:
         actor=actor, beneficiary_id=records.own_record_id(actor), page=query["page"]
     )
     return render_template("portal/access_log.html", log=log)
+
+
+@blueprint.get("/mon-carnet/rendez-vous")
+def meetings_page() -> Any:
+    """The person's appointments and the notes shared with him or her."""
+    actor = require_principal()
+    own_id = records.own_record_id(actor)
+    appointments = meetings.list_appointments(actor=actor, beneficiary_id=own_id)
+    notes = meetings.list_notes(actor=actor, beneficiary_id=own_id)
+    return render_template("meetings/portal.html", appointments=appointments, notes=notes)
 
 
 @blueprint.route("/mon-carnet/coordonnees", methods=["GET", "POST"])

@@ -80,7 +80,9 @@ def record_facts(db_session: Session, actor: Principal, beneficiary: Beneficiary
     )
 
 
-def _load(db_session: Session, actor: Principal, beneficiary_id: uuid.UUID, what: str) -> tuple[Beneficiary, RecordFacts]:
+def _load(
+    db_session: Session, actor: Principal, beneficiary_id: uuid.UUID, what: str
+) -> tuple[Beneficiary, RecordFacts]:
     # The scoping hook limits this SELECT to the actor's département: another
     # département's person is simply not found. An actor outside any département
     # (platform admin) has no record in scope at all.
@@ -123,9 +125,44 @@ def open_record(
     return RecordAccess(actor, beneficiary, facts, decision)
 
 
+def read_more(
+    access: RecordAccess,
+    section: Section,
+    tag: str,
+    *,
+    object_id: uuid.UUID | None = None,
+    purpose: Purpose = Purpose.NORMAL,
+) -> Decision:
+    """Authorize reading one more section of a record already opened with `open_record`
+    and write its own audit row, without loading the beneficiary again.
+
+    For pages that show several sections: each section shown is one audited read. Raises
+    PolicyDenied / PolicyNotFound like `open_record`; callers ask `access.can(section)`
+    first and leave out what the viewer may not read."""
+    decision = policy.authorize(access.actor, access.facts, section, Level.READ)
+    audit.record_access(
+        db.session(),
+        actor=access.actor,
+        departement_id=access.beneficiary.departement_id,
+        beneficiary_id=access.beneficiary.id,
+        object_id=object_id,
+        section=permission(section, Level.READ),
+        action=AuditAction.READ,
+        tag=tag,
+        purpose=purpose,
+    )
+    return decision
+
+
 def open_record_for_action(
-    *, actor: Principal, beneficiary_id: uuid.UUID, action: Action, tag: str,
-    audit_action: AuditAction, purpose: Purpose = Purpose.NORMAL, object_id: uuid.UUID | None = None,
+    *,
+    actor: Principal,
+    beneficiary_id: uuid.UUID,
+    action: Action,
+    tag: str,
+    audit_action: AuditAction,
+    purpose: Purpose = Purpose.NORMAL,
+    object_id: uuid.UUID | None = None,
 ) -> RecordAccess:
     db_session = db.session()
     beneficiary, facts = _load(db_session, actor, beneficiary_id, action.value)
@@ -144,4 +181,4 @@ def open_record_for_action(
     return RecordAccess(actor, beneficiary, facts, decision)
 
 
-__all__ = ["RecordAccess", "open_record", "open_record_for_action", "record_facts"]
+__all__ = ["RecordAccess", "open_record", "open_record_for_action", "read_more", "record_facts"]

@@ -10,6 +10,7 @@ person with the policy and audited once per page view (see `list_followed_people
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import uuid
@@ -71,6 +72,12 @@ LAST_REFERENT_MESSAGE = (
 NO_JOURNEY_MESSAGE = (
     "Cette personne n'a pas de parcours en cours : son groupe de suivi ne peut pas être modifié."
 )
+SELF_ADD_MESSAGE = (
+    "Vous ne pouvez pas vous inviter vous-même dans un groupe de suivi, ni vous désigner "
+    "référent. Pour accompagner cette personne, passez par « Rejoindre le groupe de suivi » "
+    "en indiquant le motif de votre accès : cet accès exceptionnel (« bris de glace ») est "
+    "signalé au référent et à la personne."
+)
 
 
 class Tag(StrEnum):
@@ -89,6 +96,7 @@ class Tag(StrEnum):
     QUEUE_LISTED = "records:queue:listed"
     RECORD_READ = "records:record:read"
     REFERENT_CHANGED = "records:group:referent_changed"
+    RIGHTS_READ = "records:rights:read"
     SEARCH_HIT = "records:search:hit"
     SEARCH_MISS = "records:search:miss"
 
@@ -104,6 +112,15 @@ class Event(StrEnum):
     MEMBER_REMOVED = "records:group:removed"
     REFERENT_ASSIGNED = "records:group:referent_assigned"
     REFERENT_CHANGED = "records:group:referent_changed"
+
+
+# The sections of the record page after identity, in the order shown; each one rendered is
+# one audited read, and one the viewer may not read is neither rendered nor audited.
+RECORD_PAGE_SECTIONS: tuple[tuple[Section, Tag], ...] = (
+    (Section.CONTACT, Tag.CONTACT_READ),
+    (Section.RIGHTS, Tag.RIGHTS_READ),
+    (Section.GROUP, Tag.GROUP_READ),
+)
 
 
 # -- what the pages receive ---------------------------------------------------------------
@@ -135,11 +152,35 @@ class RecordPage:
     members: list[MemberView]
     history: list[MemberView]
     has_nir: bool
+    # The sections read for this page, each audited once: the template shows these only.
+    sections: frozenset[Section] = frozenset({Section.IDENTITY})
     nir: str | None = None
 
     @property
     def referent(self) -> MemberView | None:
         return next((m for m in self.members if m.role is GroupRole.REFERENT), None)
+
+    def shows(self, section: Section | str) -> bool:
+        return Section(section) in self.sections
+
+
+@dataclass(frozen=True)
+class ProfessionalOption:
+    """One professional in the invitation and référent lists."""
+
+    membership_id: uuid.UUID
+    display_name: str
+    job_title: str | None  # left out for a sensible structure: a title may name it
+    role: MembershipRole
+
+
+@dataclass(frozen=True)
+class ProfessionalGroup:
+    """The professionals of one structure, under the label the viewer may read. Every
+    sensible structure the viewer is not in shares one group under the neutral label."""
+
+    label: str
+    options: list[ProfessionalOption]
 
 
 @dataclass(frozen=True)
@@ -149,10 +190,11 @@ class GroupPage:
     journey: Journey | None
     members: list[MemberView]
     history: list[MemberView]
-    # Whom one may invite (not already in the group) and whom one may make référent;
-    # a masked member is in neither list, which would give his or her name away.
-    choices: list[tenancy.ProfessionalChoice] = field(default_factory=list)
-    referent_choices: list[tenancy.ProfessionalChoice] = field(default_factory=list)
+    # Whom one may invite and whom one may make référent. A sensible structure's staff are
+    # listed on every record alike, in or out of the group: leaving a masked member out
+    # here would tell who he or she is, and that the person is followed there.
+    choices: list[ProfessionalGroup] = field(default_factory=list)
+    referent_choices: list[ProfessionalGroup] = field(default_factory=list)
 
     @property
     def referent(self) -> MemberView | None:
@@ -334,13 +376,22 @@ def _group(access: RecordAccess) -> tuple[list[MemberView], list[MemberView]]:
 
 
 def get_record(*, actor: Principal, beneficiary_id: uuid.UUID) -> RecordPage:
-    """The record page: one audited identity read; other sections shown as the policy allows."""
+    """The record page: identity, then contact, rights and group as the policy allows.
+
+    One audit row per section shown, each through the policy; a section the viewer may not
+    read is neither shown nor audited.
+    """
     access = _open(
         actor=actor, beneficiary_id=beneficiary_id, section=Section.IDENTITY, tag=Tag.RECORD_READ
     )
+    sections = {Section.IDENTITY}
+    for section, tag in RECORD_PAGE_SECTIONS:
+        if access.can(section):
+            gate.read_more(access, section, tag)
+            sections.add(section)
     members: list[MemberView] = []
     history: list[MemberView] = []
-    if access.can(Section.GROUP):
+    if Section.GROUP in sections:
         members, history = _group(access)
     person = access.beneficiary
     return RecordPage(
@@ -350,6 +401,7 @@ def get_record(*, actor: Principal, beneficiary_id: uuid.UUID) -> RecordPage:
         members=members,
         history=history,
         has_nir=person.nir_sealed is not None,
+        sections=frozenset(sections),
     )
 
 
@@ -418,14 +470,25 @@ def get_group_page(*, actor: Principal, beneficiary_id: uuid.UUID) -> GroupPage:
         actor=actor, beneficiary_id=beneficiary_id, section=Section.GROUP, tag=Tag.GROUP_READ
     )
     members, history = _group(access)
-    choices: list[tenancy.ProfessionalChoice] = []
-    referent_choices: list[tenancy.ProfessionalChoice] = []
+    choices: list[ProfessionalGroup] = []
+    referent_choices: list[ProfessionalGroup] = []
     if access.can(Section.GROUP, Level.WRITE):
-        professionals = tenancy.list_invitable_professionals(actor=actor)
-        in_group = {m.account_id for m in members}
-        masked = {m.account_id for m in members if m.is_masked}
-        choices = [p for p in professionals if p.account_id not in in_group]
-        referent_choices = [p for p in professionals if p.account_id not in masked]
+        # Nobody adds himself or herself (that is « bris de glace », with a reason).
+        professionals = [
+            p
+            for p in tenancy.list_invitable_professionals(actor=actor)
+            if p.account_id != actor.account_id
+        ]
+        # Only members the page names are left out; masked members stay in both lists.
+        named = [m for m in members if not m.is_masked]
+        in_group = {m.account_id for m in named}
+        referent = {m.account_id for m in named if m.role is GroupRole.REFERENT}
+        choices = _professional_groups(
+            actor, [p for p in professionals if p.account_id not in in_group]
+        )
+        referent_choices = _professional_groups(
+            actor, [p for p in professionals if p.account_id not in referent]
+        )
     person = access.beneficiary
     return GroupPage(
         access=access,
@@ -436,6 +499,37 @@ def get_group_page(*, actor: Principal, beneficiary_id: uuid.UUID) -> GroupPage:
         choices=choices,
         referent_choices=referent_choices,
     )
+
+
+def _professional_groups(
+    actor: Principal, professionals: list[tenancy.ProfessionalChoice]
+) -> list[ProfessionalGroup]:
+    """Group the professionals by the label of their structure the actor may read.
+
+    The sensible structures the actor is not in share one group under the neutral label,
+    ordered by name alone (not by structure), with no job title: neither the label, nor
+    the order, nor a title tells which structure a professional belongs to.
+    """
+    groups: dict[str, list[ProfessionalOption]] = {}
+    for professional in professionals:
+        organisation = professional.organisation
+        masked = organisation.is_masked_for(actor)
+        groups.setdefault(organisation.label_for(actor), []).append(
+            ProfessionalOption(
+                membership_id=professional.membership_id,
+                display_name=professional.display_name,
+                job_title=None if masked else professional.job_title,
+                role=professional.role,
+            )
+        )
+    if tenancy.SENSIBLE_LABEL in groups:
+        groups[tenancy.SENSIBLE_LABEL].sort(
+            key=lambda option: (option.display_name.casefold(), str(option.membership_id))
+        )
+    return [
+        ProfessionalGroup(label, options)
+        for label, options in sorted(groups.items(), key=lambda item: item[0].casefold())
+    ]
 
 
 def _current_journey(access: RecordAccess) -> Journey:
@@ -537,6 +631,28 @@ def _referents(memberships: Iterable[GroupMembership]) -> list[uuid.UUID]:
     ]
 
 
+def _refuse_self(access: RecordAccess, professional: tenancy.ProfessionalChoice) -> None:
+    """Nobody invites himself or herself, nor becomes référent by his or her own choice:
+    a professional enters a group through an orientation, an invitation by someone else,
+    or « bris de glace » with a written reason told to the référent and the person.
+
+    Refused like a policy denial, so the edge logs the attempt and the page offers the
+    way in where the policy allows it."""
+    if access.actor.account_id is None or professional.account_id != access.actor.account_id:
+        return
+    decision = dataclasses.replace(
+        access.decision, allowed=False, rule="records:no_self_add", reason="self_add"
+    )
+    raise policy.PolicyDenied(
+        SELF_ADD_MESSAGE, decision, access.facts, permission(Section.GROUP, Level.WRITE)
+    )
+
+
+def _is_masked(actor: Principal, membership: GroupMembership) -> bool:
+    organisation = tenancy.get_organisation(membership.organisation_id)
+    return organisation is None or organisation.is_masked_for(actor)
+
+
 def invite_member(
     *,
     actor: Principal,
@@ -557,6 +673,7 @@ def invite_member(
     )
     journey = _current_journey(access)
     professional = tenancy.get_invitable_professional(actor=actor, membership_id=membership_id)
+    _refuse_self(access, professional)
     if (
         role is GroupRole.ORIENTATION_OFFICER
         and professional.role is not MembershipRole.ORIENTATION_OFFICER
@@ -564,13 +681,19 @@ def invite_member(
         message = "Seul un chargé d'orientation peut tenir ce rôle dans le groupe de suivi."
         raise InvalidInput(message, fields={"role": [message]})
     active = _active_memberships(journey)
-    if any(m.account_id == professional.account_id for m in active):
-        raise Conflict(f"{professional.display_name} fait déjà partie du groupe de suivi.")
     if role is GroupRole.REFERENT and _referents(active):
         raise Conflict(
             "Cette personne a déjà un référent unique. Pour le remplacer, utilisez "
             "« Changer de référent »."
         )
+    present = next((m for m in active if m.account_id == professional.account_id), None)
+    if present is not None:
+        if _is_masked(actor, present):
+            # Already there for a sensible structure the actor may not know of: answer as
+            # an invitation would, rather than confirm who the anonymous member is.
+            log.info("invitation of a present member beneficiary=%s", access.beneficiary.id)
+            return present
+        raise Conflict(f"{professional.display_name} fait déjà partie du groupe de suivi.")
     membership = GroupMembership(
         id=new_id,
         departement_id=access.beneficiary.departement_id,
@@ -657,6 +780,7 @@ def change_referent(
     )
     journey = _current_journey(access)
     professional = tenancy.get_invitable_professional(actor=actor, membership_id=membership_id)
+    _refuse_self(access, professional)
     active = _active_memberships(journey)
     previous = next((m for m in active if m.role is GroupRole.REFERENT), None)
     if (
@@ -664,6 +788,10 @@ def change_referent(
         and previous.account_id == professional.account_id
         and previous.organisation_id == professional.organisation.id
     ):
+        if _is_masked(actor, previous):
+            # As for an invitation: a masked référent is not named by a refusal.
+            log.info("designation of the present referent beneficiary=%s", access.beneficiary.id)
+            return previous
         raise Conflict(f"{professional.display_name} est déjà le référent de cette personne.")
     now = clock.now()
     reason = reason[:REASON_MAX]

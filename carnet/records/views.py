@@ -11,16 +11,22 @@ import uuid
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_limiter.errors import RateLimitExceeded
 
 from carnet import web
 from carnet.auth import services as auth_services
 from carnet.errors import CarnetError, Conflict, Denied, InvalidInput
+from carnet.extensions import limiter
 from carnet.records import schemas, services
 from carnet.security import policy
 from carnet.security.permissions import Action
 from carnet.web import require_principal
 
 blueprint = Blueprint("records", __name__)
+
+# Searches by exact identifier, per account: enough to start accompanying the people one
+# meets, too few to walk through CAF numbers or NIRs looking for who is in the file.
+FIND_ACCOUNT_LIMIT = "10 per minute;100 per day"
 
 _GROUP_ENDPOINTS = frozenset(
     {"records.group", "records.invite", "records.end_membership", "records.change_referent"}
@@ -212,7 +218,28 @@ def join(beneficiary_id: uuid.UUID) -> Any:
 # -- finding a person by an exact identifier -------------------------------------------------------
 
 
+def _search_key() -> str:
+    """The searching account (every role of one person shares the quota)."""
+    principal = require_principal()
+    return f"find:{principal.account_id or request.remote_addr}"
+
+
+@blueprint.errorhandler(RateLimitExceeded)
+def _too_many_searches(error: RateLimitExceeded) -> Any:
+    """The search quota is spent: say which limits hold (the generic page says a minute)."""
+    message = (
+        "Vous avez lancé trop de recherches en peu de temps : au plus 10 par minute et 100 "
+        "par jour. Ces limites protègent les personnes contre les recherches au hasard. "
+        "Patientez avant de réessayer."
+    )
+    page = render_template(
+        "errors/error.html", status=429, title="Trop de recherches", message=message
+    )
+    return page, 429
+
+
 @blueprint.route("/personnes/retrouver", methods=["GET", "POST"])
+@limiter.limit(FIND_ACCOUNT_LIMIT, key_func=_search_key, methods=["POST"])
 def find() -> Any:
     actor = require_principal()
     if not services.can_search(actor):

@@ -2,7 +2,9 @@
 
 Limits: 30 minutes idle, 12 hours absolute. The id is regenerated at every
 authentication step (`regenerate`), the row is deleted at logout, and every session of
-an account is deleted when the account is disabled (`revoke_account`). The cookie is
+an account is deleted when the account is disabled (`revoke_account`). Rows past a limit
+(every anonymous visit of the login page leaves one, for its CSRF token) are deleted by
+`purge_expired_sessions` (`carnet sessions purge`, to run from cron). The cookie is
 `__Host-carnet`, Secure, HttpOnly, SameSite=Lax, with no Domain; only the demo served
 on plain http://127.0.0.1 may drop the prefix and Secure.
 """
@@ -17,7 +19,7 @@ from typing import Any
 
 from flask import Flask, Request, Response
 from flask.sessions import SessionInterface, SessionMixin
-from sqlalchemy import ForeignKey, LargeBinary, delete, select
+from sqlalchemy import ForeignKey, LargeBinary, delete, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from werkzeug.datastructures import CallbackDict
 
@@ -26,6 +28,8 @@ from carnet.db import Base
 
 SECURE_COOKIE = "__Host-carnet"
 DEMO_COOKIE = "carnet_demo"
+IDLE_LIMIT = timedelta(minutes=30)
+ABSOLUTE_LIMIT = timedelta(hours=12)
 # Writing last_seen_at on every request would turn each page view into a write.
 TOUCH_EVERY = timedelta(seconds=60)
 
@@ -162,6 +166,22 @@ def revoke_account(db_session: Session, account_id: uuid.UUID) -> int:
     """End every session of an account (disabled account, « déconnecter partout »)."""
     result = db_session.execute(
         delete(ServerSessionRecord).where(ServerSessionRecord.account_id == account_id)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def purge_expired_sessions(
+    db_session: Session, *, idle: timedelta = IDLE_LIMIT, absolute: timedelta = ABSOLUTE_LIMIT
+) -> int:
+    """Delete the rows `open_session` would refuse (idle or too old); returns how many."""
+    now = clock.now()
+    result = db_session.execute(
+        delete(ServerSessionRecord).where(
+            or_(
+                ServerSessionRecord.last_seen_at < now - idle,
+                ServerSessionRecord.created_at < now - absolute,
+            )
+        )
     )
     return int(getattr(result, "rowcount", 0) or 0)
 

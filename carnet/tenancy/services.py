@@ -27,8 +27,9 @@ from carnet.tenancy.models import AccreditationStatus, Departement, Membership, 
 # Roles that accompany people and may therefore be invited into a follow-up group.
 ACCOMPANYING_ROLES = (MembershipRole.PROFESSIONAL, MembershipRole.ORIENTATION_OFFICER)
 
-SENSIBLE_HEALTH_LABEL = "Structure de santé"
-SENSIBLE_OTHER_LABEL = "Structure spécialisée"
+# One label for every sensible structure, whatever its kind: a label per kind ("santé")
+# would itself tell the reader what the hidden name reveals.
+SENSIBLE_LABEL = "Structure partenaire (nom protégé)"
 
 
 @dataclass(frozen=True)
@@ -50,12 +51,8 @@ class OrganisationSummary:
         return self.is_sensible and not (viewer.is_beneficiary or viewer.organisation_id == self.id)
 
     def label_for(self, viewer: Principal) -> str:
-        """The name, or a generic label where the name itself would reveal too much."""
-        if not self.is_masked_for(viewer):
-            return self.name
-        return (
-            SENSIBLE_HEALTH_LABEL if self.kind is OrganisationKind.SANTE else SENSIBLE_OTHER_LABEL
-        )
+        """The name, or one neutral label where the name itself would reveal too much."""
+        return SENSIBLE_LABEL if self.is_masked_for(viewer) else self.name
 
 
 @dataclass(frozen=True)

@@ -10,16 +10,20 @@ from datetime import timedelta
 
 import pytest
 from freezegun import freeze_time
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select, update
+from sqlalchemy.orm import Session
 
 from carnet import clock, db
 from carnet.auth import services
 from carnet.auth.models import Account, AccountKind, ActivationCode, OidcIdentity
+from carnet.errors import Denied
+from carnet.notifications.models import Notification
 from carnet.records.models import Beneficiary
 from carnet.security.audit import AccessEvent
-from carnet.security.permissions import GroupRole, OrganisationKind, PrincipalRole
+from carnet.security.permissions import AuditAction, GroupRole, OrganisationKind, PrincipalRole
 from carnet.security.policy import PolicyDenied, PolicyNotFound
 from carnet.security.principal import Principal
+from tests.conftest import newest_mail
 from tests.factories import (
     AccountFactory,
     GroupMembershipFactory,
@@ -227,3 +231,163 @@ def test_mock_franceconnect_without_pkce_links_with_the_code(mock_client, mock_f
     assert _enter(mock_client, issued.code).headers["Location"] == "/"
     assert db.session().get(Beneficiary, person.id).account_id is not None
     assert mock_client.get("/mon-compte/sessions").status_code == 200
+
+
+# -- a code never re-links an account, and its use is audited and announced ----------------------
+
+ALREADY_LINKED = "déjà relié à une identité FranceConnect"
+
+
+def _linked_account(db_session, person, issuer, subject, email=None):
+    """The person's account, already linked to a FranceConnect identity."""
+    account = AccountFactory(kind=AccountKind.BENEFICIARY, email=email)
+    person.account_id = account.id
+    db_session.add(
+        OidcIdentity(
+            account_id=account.id, provider="franceconnect", issuer=issuer, subject=subject
+        )
+    )
+    db_session.flush()
+    return account
+
+
+def _live_code(person, raw="K7M2ABCDEFGH2345"):
+    """A live code for the person, as one issued before the account was linked would be."""
+    db.session().add(
+        ActivationCode(
+            beneficiary_id=person.id,
+            departement_id=person.departement_id,
+            selector=raw[: services.SELECTOR_LENGTH],
+            code_hash=hashlib.sha256(raw.encode()).digest(),
+            created_at=clock.now(),
+            expires_at=clock.now() + timedelta(days=30),
+        )
+    )
+    db.session().commit()
+    return raw
+
+
+def test_a_code_cannot_take_over_an_account_already_linked(strict_client, strict_fc, db_session):
+    _, person = _referent_and_person(db_session)
+    account = _linked_account(db_session, person, strict_fc.issuer, "fc-owner")
+    code = _live_code(person)
+    _franceconnect(strict_client, strict_fc, "fc-thief")
+    refused = _enter(strict_client, code)
+    assert refused.status_code == 422
+    assert ALREADY_LINKED in _text(refused)
+    assert "votre référent" in _text(refused)
+    subjects = (
+        db.session()
+        .scalars(select(OidcIdentity.subject).where(OidcIdentity.account_id == account.id))
+        .all()
+    )
+    assert subjects == ["fc-owner"]
+    assert strict_client.get("/mon-compte/sessions").status_code == 302
+    # The refused code is spent: it cannot be tried again.
+    row = db.session().scalar(
+        select(ActivationCode).where(ActivationCode.beneficiary_id == person.id)
+    )
+    assert row.used_at is not None
+
+
+def test_no_code_is_issued_for_a_person_already_linked(client, db_session, login_as):
+    referent, person = _referent_and_person(db_session)
+    _linked_account(db_session, person, "https://fc.example", "fc-owner-2")
+    login_as(client, db_session.get(Account, referent.account_id))
+    url = f"/personnes/{person.id}/code-d-activation"
+    response = client.submit(url, {}, form_page=f"/personnes/{person.id}")
+    assert response.status_code == 409
+    body = _text(response)
+    assert "déjà relié une identité FranceConnect" in body
+    assert "ne peut pas relier un autre compte" in body
+    assert (
+        db.session().scalar(
+            select(func.count(ActivationCode.id)).where(ActivationCode.beneficiary_id == person.id)
+        )
+        == 0
+    )
+
+
+def test_the_person_cannot_issue_a_code_for_him_or_herself(db_session):
+    _, person = _referent_and_person(db_session)
+    account = AccountFactory(kind=AccountKind.BENEFICIARY, email="moi@exemple.fr")
+    person.account_id = account.id
+    db_session.flush()
+    myself = Principal(
+        role=PrincipalRole.BENEFICIARY,
+        auth_method="magic_link",
+        account_id=account.id,
+        departement_id=person.departement_id,
+        beneficiary_id=person.id,
+    )
+    with pytest.raises(Denied, match="professionnel"):
+        services.issue_activation_code(actor=myself, beneficiary_id=person.id)
+    assert (
+        db.session().scalar(
+            select(func.count(ActivationCode.id)).where(ActivationCode.beneficiary_id == person.id)
+        )
+        == 0
+    )
+
+
+def test_redemption_is_audited_and_announced_to_the_person(
+    strict_client, strict_fc, db_session, mail_dir
+):
+    referent, person = _referent_and_person(db_session)
+    # The person already logs in with e-mail links; FranceConnect is not linked yet.
+    account = AccountFactory(kind=AccountKind.BENEFICIARY, email="sofia.benali@exemple.fr")
+    person.account_id = account.id
+    db_session.flush()
+    issued = _issue(referent, person)
+    _franceconnect(strict_client, strict_fc, "fc-announced")
+    assert _enter(strict_client, issued.code).headers["Location"] == "/"
+    event = db.session().scalar(
+        select(AccessEvent).where(AccessEvent.tag == "auth:activation_code:redeemed")
+    )
+    assert event.beneficiary_id == person.id
+    assert event.actor_account_id == account.id
+    assert (event.section, event.action) == ("identity:link", AuditAction.CREATE)
+    notification = db.session().scalar(
+        select(Notification).where(Notification.recipient_account_id == account.id)
+    )
+    assert notification.kind == "auth:activation_code:redeemed"
+    page = _text(strict_client.get("/"))
+    assert "Une identité FranceConnect a été reliée à votre carnet" in page
+    message = newest_mail(mail_dir, "sofia.benali@exemple.fr")
+    assert "FranceConnect" in str(message["Subject"])
+    assert "prévenez votre référent" in message.get_body(("plain",)).get_content()
+
+
+def test_two_concurrent_redemptions_cannot_both_succeed(strict_client, strict_fc, db_session):
+    """Another request spends the code between this one's lookup and its write."""
+    referent, person = _referent_and_person(db_session)
+    issued = _issue(referent, person)
+    _franceconnect(strict_client, strict_fc, "fc-second")
+
+    def spent_meanwhile(state):
+        if not (state.is_select and state.bind_mapper is not None):
+            return None
+        if state.bind_mapper.class_ is not ActivationCode:
+            return None
+        frozen = state.invoke_statement().freeze()
+        state.session.connection().execute(
+            update(ActivationCode.__table__)
+            .where(ActivationCode.__table__.c.beneficiary_id == person.id)
+            .values(used_at=clock.now())
+        )
+        return frozen()
+
+    event.listen(Session, "do_orm_execute", spent_meanwhile)
+    try:
+        refused = _enter(strict_client, issued.code)
+    finally:
+        event.remove(Session, "do_orm_execute", spent_meanwhile)
+    assert refused.status_code == 422
+    assert "Ce code d'activation n'est pas reconnu, a déjà servi" in _text(refused)
+    assert db.session().get(Beneficiary, person.id).account_id is None
+    assert (
+        db.session().scalar(
+            select(func.count(OidcIdentity.id)).where(OidcIdentity.subject == "fc-second")
+        )
+        == 0
+    )

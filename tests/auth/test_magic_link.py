@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import html
 import logging
+import threading
 from datetime import timedelta
 
 from freezegun import freeze_time
@@ -12,6 +14,7 @@ from sqlalchemy import select
 
 from carnet import clock
 from carnet.auth.models import Account, MagicLink
+from carnet.notifications import mail
 from carnet.security.permissions import MembershipRole
 from tests.conftest import magic_link_token, newest_mail
 from tests.factories import MembershipFactory
@@ -163,3 +166,28 @@ def test_login_as_fixture_logs_in(client, db_session, login_as):
     page = client.get("/mon-compte/sessions")
     assert page.status_code == 200
     assert "Mes sessions" in _text(page)
+
+
+def test_smtp_delivery_does_not_hold_up_the_answer(app, client, db_session, settings, monkeypatch):
+    """The answer must not wait on SMTP, or its timing would tell a known address."""
+    account, _ = _professional(db_session)
+    monkeypatch.setitem(
+        app.config,
+        "CARNET_SETTINGS",
+        dataclasses.replace(settings, smtp_url="smtp://127.0.0.1:2525?tls=off"),
+    )
+    release, delivered, sent = threading.Event(), threading.Event(), []
+
+    def slow_smtp(url, message):
+        release.wait(timeout=3)  # a slow relay; bounded so a synchronous send cannot hang
+        sent.append(str(message["To"]))
+        delivered.set()
+
+    monkeypatch.setattr(mail, "_send_smtp", slow_smtp)
+    response = _request(client, account.email)
+    assert response.status_code == 200
+    assert SENT in _text(response)
+    assert not delivered.is_set(), "the request waited for the SMTP delivery"
+    release.set()
+    assert delivered.wait(timeout=5)
+    assert sent == [account.email]

@@ -12,10 +12,14 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from freezegun import freeze_time
 from sqlalchemy import func, select
 
-from carnet.auth.models import Account, OidcIdentity
+from carnet import clock
+from carnet.auth import oidc, services
+from carnet.auth.models import Account, AccountKind, OidcIdentity
 from carnet.security.permissions import MembershipRole
+from tests.conftest import totp_code_for
 from tests.factories import AccountFactory, MembershipFactory
 from tests.oidc_providers import (
     PC_CLIENT,
@@ -130,18 +134,68 @@ def test_admin_with_password_only_must_pass_the_totp_step_up(strict_client, stri
 @pytest.mark.parametrize(
     ("acr", "amr"), [("eidas1", "mfa"), ("eidas1", "pwd totp"), ("eidas1-mfa", "pwd")]
 )
-def test_admin_with_provider_mfa_has_no_step_up(strict_client, strict_pc, db_session, acr, amr):
+def test_admin_with_provider_mfa_has_no_step_up_once_the_identity_is_linked(
+    strict_client, strict_pc, db_session, acr, amr
+):
     account, _ = _invited(db_session, MembershipRole.DEPARTEMENT_ADMIN)
+    subject = f"pc-admin-{acr}-{amr}"
+    db_session.add(
+        OidcIdentity(
+            account_id=account.id, provider="proconnect", issuer=strict_pc.issuer, subject=subject
+        )
+    )
+    db_session.flush()
     log_in_with(
-        strict_client,
-        strict_pc,
-        "proconnect",
-        f"pc-admin-{acr}-{amr}",
-        claims=_claims(account),
-        acr=acr,
-        amr=amr,
+        strict_client, strict_pc, "proconnect", subject, claims=_claims(account), acr=acr, amr=amr
     )
     assert _logged_in(strict_client)
+
+
+def test_admin_claiming_the_invitation_steps_up_in_the_app_once(
+    strict_client, strict_pc, db_session
+):
+    """The claim rests on an e-mail address: the provider's MFA is not trusted for it."""
+    account, _ = _invited(db_session, MembershipRole.DEPARTEMENT_ADMIN)
+    first = log_in_with(
+        strict_client, strict_pc, "proconnect", "pc-claim-mfa", claims=_claims(account), amr="mfa"
+    )
+    assert first.status_code == 302, _text(first)
+    assert strict_client.get("/").headers["Location"] == "/connexion/verification"
+    again = strict_client.application.test_client()
+    log_in_with(again, strict_pc, "proconnect", "pc-claim-mfa", claims=_claims(account), amr="mfa")
+    assert _logged_in(again)
+
+
+def test_professional_with_a_confirmed_totp_claiming_is_not_trusted_with_provider_mfa(
+    db_session,
+):
+    account, _ = _invited(db_session)
+    totp_code_for(account.id)  # a confirmed credential: a former or future admin
+    identity = services.ProviderIdentity(
+        provider="proconnect",
+        issuer="https://pc.example",
+        subject="pc-totp-holder",
+        email=account.email,
+        email_verified=True,
+        given_name="",
+        family_name="",
+        has_mfa=True,
+    )
+    first = services.resolve_professional(identity)
+    assert (first.account.id, first.has_mfa) == (account.id, False)
+    second = services.resolve_professional(identity)
+    assert (second.account.id, second.has_mfa) == (account.id, True)
+
+
+def test_platform_admin_account_is_never_claimed_by_e_mail(strict_client, strict_pc, db_session):
+    admin = AccountFactory(kind=AccountKind.PLATFORM_ADMIN, email="ops@plateforme.example")
+    response = log_in_with(
+        strict_client, strict_pc, "proconnect", "pc-ops", claims=_claims(admin), amr="mfa"
+    )
+    assert response.status_code == 403
+    assert "Nous ne trouvons pas de compte Carnet de bord pour cette identité" in _text(response)
+    assert _identity_count(db_session, "pc-ops") == 0
+    assert not _logged_in(strict_client)
 
 
 # -- refusals ------------------------------------------------------------------------------------
@@ -289,6 +343,21 @@ def test_claimed_invitation_is_not_taken_over_by_another_identity(
         select(OidcIdentity.subject).where(OidcIdentity.account_id == account.id)
     ).all()
     assert subjects == ["pc-owner"]
+
+
+def test_state_older_than_ten_minutes_is_refused_in_french(strict_client, strict_pc, db_session):
+    account, _ = _invited(db_session)
+    with freeze_time(clock.now()) as frozen:
+        answer = authorize(
+            start_login(strict_client, "proconnect"), "pc-slow", claims=_claims(account)
+        )
+        frozen.tick(oidc.STATE_LIFETIME_SECONDS + 1)
+        response = finish_login(strict_client, "proconnect", answer)
+    assert response.status_code == 400
+    assert "Cette demande de connexion a expiré" in _text(response)
+    assert "10 minutes" in _text(response)
+    assert _identity_count(db_session, "pc-slow") == 0
+    assert not _logged_in(strict_client)
 
 
 def test_provider_refusal_is_a_french_page(strict_client):

@@ -3,7 +3,9 @@ roles read fresh on every request."""
 
 from __future__ import annotations
 
+import hashlib
 import html
+import os
 from datetime import timedelta
 
 import pytest
@@ -13,7 +15,9 @@ from sqlalchemy import func, select
 from carnet import clock, db
 from carnet.auth import services
 from carnet.auth.models import Account
+from carnet.cli import main
 from carnet.errors import Denied
+from carnet.security import sessions
 from carnet.security.permissions import MembershipRole, PrincipalRole
 from carnet.security.principal import Principal, system_principal
 from carnet.security.sessions import ServerSessionRecord
@@ -206,3 +210,58 @@ def test_only_a_platform_admin_may_disable_an_account(db_session):
     )
     with pytest.raises(Denied, match="administrateur de la plateforme"):
         services.disable_account(actor=actor, account_id=account.id)
+
+
+def _session_row(db_session, *, created_ago, seen_ago):
+    now = clock.now()
+    row = ServerSessionRecord(
+        id_hash=os.urandom(32),
+        data={"csrf_token": "x"},
+        created_at=now - created_ago,
+        last_seen_at=now - seen_ago,
+    )
+    db_session.add(row)
+    db_session.flush()
+    return row.id_hash
+
+
+def _expired_and_live_rows(db_session):
+    live = _session_row(db_session, created_ago=timedelta(hours=2), seen_ago=timedelta(minutes=5))
+    idle = _session_row(db_session, created_ago=timedelta(hours=1), seen_ago=timedelta(minutes=31))
+    old = _session_row(db_session, created_ago=timedelta(hours=13), seen_ago=timedelta(minutes=1))
+    return live, [idle, old]
+
+
+def _remaining(db_session, hashes):
+    db_session.expire_all()
+    return [h for h in hashes if db_session.get(ServerSessionRecord, h) is not None]
+
+
+def test_purge_deletes_idle_and_too_old_sessions_only(db_session):
+    live, expired = _expired_and_live_rows(db_session)
+    before = db_session.scalar(select(func.count()).select_from(ServerSessionRecord))
+    purged = sessions.purge_expired_sessions(db_session)
+    assert purged >= 2
+    assert db_session.scalar(select(func.count()).select_from(ServerSessionRecord)) == (
+        before - purged
+    )
+    assert _remaining(db_session, [live, *expired]) == [live]
+
+
+def test_anonymous_visits_leave_rows_that_the_cli_purges(app, client, db_session):
+    with freeze_time(clock.now() - timedelta(minutes=45)):
+        client.get("/connexion")  # the login form's CSRF token opens a pre-login session
+    visit = _cookie(client)
+    assert visit
+    visit_hash = hashlib.sha256(visit.encode()).digest()
+    live, expired = _expired_and_live_rows(db_session)
+    db_session.commit()  # as the requests that opened them would
+    runner = app.test_cli_runner()
+    dry = runner.invoke(main, ["sessions", "purge", "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert "seraient supprimées" in dry.output
+    assert _remaining(db_session, [visit_hash, *expired]) == [visit_hash, *expired]
+    result = runner.invoke(main, ["sessions", "purge"])
+    assert result.exit_code == 0, result.output
+    assert "session(s) expirée(s) supprimée(s)" in result.output
+    assert _remaining(db_session, [visit_hash, live, *expired]) == [live]

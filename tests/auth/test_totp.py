@@ -17,6 +17,8 @@ from carnet.security.permissions import MembershipRole
 from tests.conftest import magic_link_token, totp_code_for
 from tests.factories import AccountFactory, MembershipFactory
 
+STEP_UP = "/connexion/verification"
+
 
 def _text(response):
     return html.unescape(response.get_data(as_text=True))
@@ -43,15 +45,32 @@ def test_admin_is_sent_to_the_step_up_before_anything(client, db_session, mail_d
     assert sessions_page.headers["Location"] == "/connexion/verification"
 
 
+def test_the_step_up_page_writes_nothing_until_asked(client, db_session, mail_dir):
+    account, _ = _departement_admin(db_session)
+    _magic_login(client, account, mail_dir)
+    for _ in range(2):
+        page = client.get("/connexion/verification")
+        assert page.status_code == 200
+        assert "Configurer l'application d'authentification" in _text(page)
+        assert "otpauth://" not in _text(page)
+    assert services.get_totp_credential(account.id) is None
+
+
 def test_enrolment_shows_the_secret_and_a_valid_code_completes_it(client, db_session, mail_dir):
     account, _ = _departement_admin(db_session)
     _magic_login(client, account, mail_dir)
-    page = client.get("/connexion/verification")
+    started = client.submit("/connexion/verification/configurer", {}, form_page=STEP_UP)
+    assert started.status_code == 302
+    assert started.headers["Location"] == STEP_UP
+    page = client.get(STEP_UP)
     body = _text(page)
     assert page.status_code == 200
     assert "Enregistrer une application d'authentification" in body
     uri = re.search(r"otpauth://totp/[^<\s]+", body).group(0)
     secret = pyotp.parse_uri(uri).secret
+    # Asking again keeps the same secret until it is confirmed.
+    client.submit("/connexion/verification/configurer", {}, form_page=STEP_UP)
+    assert secret in _text(client.get(STEP_UP))
     assert secret in body  # for manual entry
     credential = db_session.scalar(
         select(TotpCredential).where(TotpCredential.account_id == account.id)
@@ -93,7 +112,11 @@ def test_code_from_three_steps_ago_is_refused(client, db_session, mail_dir):
     account, _ = _departement_admin(db_session)
     totp_code_for(account.id)
     credential = services.get_totp_credential(account.id)
-    secret = crypto.current().open_secret(credential.secret_sealed, purpose="totp").decode()
+    secret = (
+        crypto.current()
+        .open_secret(credential.secret_sealed, purpose=services.totp_purpose(account.id))
+        .decode()
+    )
     with freeze_time(clock.now()) as frozen:
         old_code = pyotp.TOTP(secret).now()
         _magic_login(client, account, mail_dir)
@@ -133,5 +156,22 @@ def test_reseal_moves_secrets_to_the_active_key(db_session):
     assert services.reseal_totp_secrets(db_session) >= 1
     after = services.get_totp_credential(account.id).secret_sealed
     assert after != before
-    opened = crypto.current().open_secret(after, purpose="totp")
-    assert opened == crypto.current().open_secret(before, purpose="totp")
+    purpose = services.totp_purpose(account.id)
+    opened = crypto.current().open_secret(after, purpose=purpose)
+    assert opened == crypto.current().open_secret(before, purpose=purpose)
+
+
+def test_a_secret_copied_to_another_account_does_not_open(client, db_session, mail_dir):
+    owner = AccountFactory(kind=AccountKind.PLATFORM_ADMIN)
+    code = totp_code_for(owner.id)
+    copied = services.get_totp_credential(owner.id).secret_sealed
+    account, _ = _departement_admin(db_session)
+    db_session.add(
+        TotpCredential(account_id=account.id, secret_sealed=copied, confirmed_at=clock.now())
+    )
+    db_session.flush()
+    _magic_login(client, account, mail_dir)
+    refused = client.submit(STEP_UP, {"code": code})
+    assert refused.status_code == 422
+    assert "ne peut pas être vérifiée" in _text(refused)
+    assert client.get("/mon-compte/sessions").headers["Location"] == STEP_UP

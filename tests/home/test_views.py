@@ -53,7 +53,7 @@ def test_professional_sees_and_clears_unread_notifications(client, world, login_
     )
     login_as(client, world.referent.account, world.referent.membership)
     body = text(client.get("/"))
-    assert "Structure de santé a rejoint le groupe de suivi" in body
+    assert "Structure partenaire (nom protégé) a rejoint le groupe de suivi" in body
     assert "CSAPA" not in body
     assert "Marquer comme lu" in body
     with scoping.unscoped():

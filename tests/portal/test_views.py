@@ -44,11 +44,16 @@ def test_person_reads_own_record_with_the_names_of_those_who_follow(client, worl
     assert "Service insertion du Département" in body
     assert "Romane Référente" in body
     assert "CSAPA Les Tilleuls" in body
-    assert "Structure de santé" not in body
+    assert "Structure partenaire (nom protégé)" not in body
     assert "Modifier mes coordonnées" in body
     assert SOFIA_NIR not in body
     rows = audit_rows(beneficiary_id=world.person.id, actor_account_id=world.person_account.id)
-    assert [(r.section, r.outcome) for r in rows] == [("identity:read", Outcome.ALLOWED)]
+    assert [(r.section, r.outcome) for r in rows] == [
+        ("identity:read", Outcome.ALLOWED),
+        ("contact:read", Outcome.ALLOWED),
+        ("rights:read", Outcome.ALLOWED),
+        ("group:read", Outcome.ALLOWED),
+    ]
 
 
 def test_person_may_show_own_nir(client, world, login_as):
@@ -92,10 +97,15 @@ def test_access_log_shows_organisations_roles_and_actions(make_client, world, lo
     body = text(response)
     assert response.status_code == 200
     entries = body.split('<ol class="access-log"', 1)[1].split("</ol>", 1)[0]
-    assert entries.count('<li class="access') == 2
+    # One line per section each one was shown: the référent read identity, contact, rights
+    # and group; the health member identity, contact and group (rights are not his remit).
+    assert entries.count('<li class="access') == 7
     # Newest first: the health member read after the référent.
     assert entries.index("CSAPA Les Tilleuls") < entries.index("Service insertion du Département")
-    assert "Consultation de votre carnet" in entries
+    assert entries.count("Consultation de votre carnet") == 2
+    assert entries.count("Consultation de vos coordonnées") == 2
+    assert entries.count("Consultation de votre groupe de suivi") == 2
+    assert entries.count("Consultation : droits") == 1
     assert "Professionnel·le" in entries
     assert "France Travail" not in entries
     assert "Romane" not in body

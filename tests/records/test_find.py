@@ -130,3 +130,29 @@ def test_malformed_search_is_a_french_error(client, world, login_as, data):
     assert "Le formulaire contient des erreurs" in text(response)
     assert "<script>alert" not in response.get_data(as_text=True)
     assert snapshot() == before
+
+
+def test_searches_are_limited_per_account(make_client, world, login_as):
+    """Ten searches a minute per account, then a French 429: CAF numbers cannot be walked."""
+    officer = make_client()
+    login_as(officer, world.officer.account, world.officer.membership)
+    csrf = token(officer)
+    for attempt in range(10):
+        guess = {"kind": "caf", "value": f"{1234500 + attempt}"}
+        assert send(officer, "/personnes/retrouver", guess, csrf=csrf).status_code == 200
+    before = len(audit_rows(actor_account_id=world.officer.id))
+    refused = send(officer, "/personnes/retrouver", {"kind": "caf", "value": SOFIA_CAF}, csrf=csrf)
+    body = text(refused)
+    assert refused.status_code == 429
+    assert "Trop de recherches" in body
+    assert "au plus 10 par minute et 100 par jour" in body
+    assert "Sofia" not in body
+    assert len(audit_rows(actor_account_id=world.officer.id)) == before  # nothing searched
+    # The form itself still opens; the limit counts searches, not page views.
+    assert officer.get("/personnes/retrouver").status_code == 200
+    # Another account keeps its own quota.
+    outsider = make_client()
+    login_as(outsider, world.outsider.account, world.outsider.membership)
+    found = send(outsider, "/personnes/retrouver", {"kind": "caf", "value": SOFIA_CAF})
+    assert found.status_code == 200
+    assert "Sofia Benali" in text(found)

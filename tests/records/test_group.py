@@ -44,6 +44,18 @@ def _active(world):
         )
 
 
+def _select(page, select_id):
+    return page.split(f'id="{select_id}"', 1)[1].split("</select>", 1)[0]
+
+
+def _optgroup(select, label):
+    """The options of one <optgroup> of a <select>, as (value, text) pairs."""
+    import re
+
+    block = select.split(f'<optgroup label="{label}">', 1)[1].split("</optgroup>", 1)[0]
+    return re.findall(r'<option value="([^"]+)"[^>]*>([^<]+)</option>', block)
+
+
 def _notifications(account_id):
     with scoping.unscoped():
         return [
@@ -60,14 +72,20 @@ def test_referent_sees_the_forms_a_reader_does_not(make_client, world, login_as)
     page = text(referent.get(_group_url(world)))
     assert "Inviter un professionnel" in page
     assert "Changer de référent" in page
-    invite = page.split('id="invite-membership"', 1)[1].split("</select>", 1)[0]
+    invite = _select(page, "invite-membership")
     assert "Colette Collègue" in invite  # an invitable professional of the département
     assert "Fabien Ailleurs" not in invite  # another département's professional is not
-    assert "Malik Conseiller" not in invite  # already in the group
-    successor = page.split('id="referent-membership"', 1)[1].split("</select>", 1)[0]
+    assert "Malik Conseiller" not in invite  # already in the group, named on the page
+    assert "Romane Référente" not in invite  # nobody invites himself or herself
+    successor = _select(page, "referent-membership")
     assert "Malik Conseiller" in successor
-    # The sensible structure's member is named nowhere on the page, not even in a list.
-    assert "Hélène" not in page
+    assert "Romane Référente" not in successor
+    # The sensible structure's member is not named among the members, and the lists name
+    # no structure that would tell what the anonymous member's place reveals.
+    members = page.split("Membres actuels", 1)[1].split("Inviter un professionnel", 1)[0]
+    assert "Hélène" not in members
+    assert "Structure partenaire (nom protégé)" in members
+    assert "CSAPA" not in page
 
     member = make_client()
     login_as(member, world.ml_member.account, world.ml_member.membership)
@@ -290,7 +308,6 @@ def test_another_departements_professional_cannot_be_invited(client, world, logi
         ),
         ("retirer", {"membership_id": "", "reason": "   "}),
         ("referent", {"reason": "Motif valable"}),
-        ("referent", {"membership_id": "{referent}", "reason": "Motif valable"}),
         (
             "referent",
             {"membership_id": "{colleague}", "reason": "Motif valable", "departement_id": "x"},
@@ -302,7 +319,6 @@ def test_malformed_group_forms_write_nothing(client, world, login_as, action, da
     ids = {
         "{colleague}": str(world.colleague.membership.id),
         "{ml_row}": str(world.ml_row.id),
-        "{referent}": str(world.referent.membership.id),
     }
     data = {key: ids.get(value, value) for key, value in data.items()}
     csrf = token(client)
@@ -314,3 +330,189 @@ def test_malformed_group_forms_write_nothing(client, world, login_as, action, da
     assert snapshot() == before
     # A refused write rolls back whole: not even its audit row remains.
     assert audit_rows(section="group:write") == []
+
+
+# -- nobody adds himself or herself: « bris de glace » is the way in -------------------------
+
+
+def _health_row(world):
+    with scoping.unscoped():
+        return db.session().scalar(
+            select(GroupMembership).where(GroupMembership.account_id == world.health_member.id)
+        )
+
+
+@pytest.mark.parametrize(
+    ("action", "data"),
+    [
+        ("inviter", {"role": "member", "reason": "Je prends le suivi"}),
+        ("inviter", {"role": "orientation_officer", "reason": "Je prends le suivi"}),
+        ("referent", {"reason": "Je prends le suivi"}),
+    ],
+)
+def test_orientation_officer_cannot_add_himself_outside_break_glass(
+    client, world, login_as, action, data
+):
+    login_as(client, world.officer.account, world.officer.membership)
+    csrf = token(client)
+    before = snapshot()
+    response = send(
+        client,
+        _group_url(world, action),
+        {"membership_id": str(world.officer.membership.id), **data},
+        csrf=csrf,
+    )
+    body = text(response)
+    assert response.status_code == 403
+    assert "Vous ne pouvez pas vous inviter vous-même dans un groupe de suivi" in body
+    assert "« Rejoindre le groupe de suivi »" in body
+    assert f'href="/personnes/{world.person.id}/rejoindre"' in body
+    assert snapshot() == before
+    assert world.officer.id not in {m.account_id for m in _active(world)}
+    rows = audit_rows(beneficiary_id=world.person.id, section="group:write")
+    assert [(r.outcome, r.tag, r.actor_account_id) for r in rows] == [
+        (Outcome.DENIED, "policy:self_add", world.officer.id)
+    ]
+
+
+def test_the_lists_never_offer_oneself(client, world, login_as):
+    login_as(client, world.officer.account, world.officer.membership)
+    for person in (world.person, world.other_person):
+        page = text(client.get(f"/personnes/{person.id}/groupe-de-suivi"))
+        assert "Colette Collègue" in _select(page, "invite-membership")
+        assert "Odile Orientation" not in _select(page, "invite-membership")
+        assert "Odile Orientation" not in _select(page, "referent-membership")
+
+
+def test_orientation_officer_cannot_make_himself_referent_of_a_person_without_one(
+    client, world, login_as
+):
+    login_as(client, world.officer.account, world.officer.membership)
+    url = f"/personnes/{world.other_person.id}/groupe-de-suivi"
+    assert "Désigner le référent unique" in text(client.get(url))
+    before = snapshot()
+    response = send(
+        client,
+        f"{url}/referent",
+        {"membership_id": str(world.officer.membership.id), "reason": "Je prends le suivi"},
+    )
+    assert response.status_code == 403
+    assert "ni vous désigner référent" in text(response)
+    assert f'href="/personnes/{world.other_person.id}/rejoindre"' in text(response)
+    assert snapshot() == before
+    # The way offered does work: with a written reason, told to all.
+    joined = send(
+        client,
+        f"/personnes/{world.other_person.id}/rejoindre",
+        {"reason": "Premier rendez-vous d'orientation demandé par la personne"},
+    )
+    assert joined.status_code == 302
+    assert count(GroupMembership, account_id=world.officer.id, is_break_glass=True) == 1
+
+
+def test_referent_cannot_invite_himself_again(client, world, login_as):
+    login_as(client, world.referent.account, world.referent.membership)
+    before = snapshot()
+    response = send(
+        client,
+        _group_url(world, "referent"),
+        {"membership_id": str(world.referent.membership.id), "reason": "Motif valable"},
+    )
+    assert response.status_code == 403
+    assert "Vous ne pouvez pas vous inviter vous-même" in text(response)
+    assert "/rejoindre" not in text(response)  # already in the group: no way in to offer
+    assert snapshot() == before
+
+
+# -- a sensible structure's member is not given away by the group page ----------------------
+
+
+def test_sensible_structure_is_listed_alike_on_every_record(client, world, login_as, db_session):
+    world.health_member.membership.job_title = "Infirmière en addictologie"
+    db_session.flush()
+    login_as(client, world.officer.account, world.officer.membership)
+    # Sofia is followed by the CSAPA, Yanis is not: the lists do not tell them apart.
+    followed = text(client.get(_group_url(world)))
+    not_followed = text(client.get(f"/personnes/{world.other_person.id}/groupe-de-suivi"))
+    label = "Structure partenaire (nom protégé)"
+    for select_id in ("invite-membership", "referent-membership"):
+        options = _optgroup(_select(followed, select_id), label)
+        assert options == _optgroup(_select(not_followed, select_id), label)
+        assert options == [
+            (str(world.health_member.membership.id), "Hélène Soignante · Professionnel·le")
+        ]
+    for page in (followed, not_followed):
+        assert "CSAPA" not in page
+        assert "Les Tilleuls" not in page
+        assert "addictologie" not in page  # a job title may name the structure
+        assert "Structure de santé" not in page
+    # Structures that are not sensible keep their name.
+    assert '<optgroup label="Mission locale de Limoges">' in not_followed
+
+
+def test_inviting_a_masked_member_already_there_answers_like_an_invitation(client, world, login_as):
+    login_as(client, world.referent.account, world.referent.membership)
+    csrf = token(client)
+    before = snapshot()
+    response = send(
+        client,
+        _group_url(world, "inviter"),
+        {
+            "membership_id": str(world.health_member.membership.id),
+            "role": "member",
+            "reason": "Appui sur la santé",
+        },
+        csrf=csrf,
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == _group_url(world)
+    page = text(client.get(_group_url(world)))
+    assert "Le professionnel a été ajouté au groupe de suivi" in page
+    assert "fait déjà partie" not in page
+    assert "Hélène" not in page.split("Membres actuels", 1)[1].split("Inviter", 1)[0]
+    assert "CSAPA" not in page
+    assert snapshot() == before  # nothing to add: the place exists
+    assert [m.account_id for m in _active(world)].count(world.health_member.id) == 1
+
+
+def test_a_named_member_already_there_is_still_a_conflict(client, world, login_as):
+    login_as(client, world.referent.account, world.referent.membership)
+    response = send(
+        client,
+        _group_url(world, "inviter"),
+        {
+            "membership_id": str(world.ml_member.membership.id),
+            "role": "member",
+            "reason": "Appui emploi",
+        },
+    )
+    assert response.status_code == 409
+    assert "Malik Conseiller fait déjà partie du groupe de suivi." in text(response)
+
+
+def test_designating_the_masked_referent_again_answers_like_a_designation(
+    client, world, login_as, db_session
+):
+    from carnet import clock
+
+    world.referent_row.ended_at = clock.now()
+    world.referent_row.end_reason = "Relais pris par la structure de soins"
+    db_session.flush()
+    health_row = _health_row(world)
+    health_row.role = GroupRole.REFERENT
+    db_session.flush()
+    login_as(client, world.officer.account, world.officer.membership)
+    page = text(client.get(_group_url(world)))
+    assert "Référent actuel : Professionnel·le, Structure partenaire (nom protégé)." in page
+    before = snapshot()
+    response = send(
+        client,
+        _group_url(world, "referent"),
+        {"membership_id": str(world.health_member.membership.id), "reason": "Réorientation"},
+    )
+    assert response.status_code == 302
+    page = text(client.get(_group_url(world)))
+    assert "Le nouveau référent est désigné" in page
+    assert "est déjà le référent" not in page
+    assert "Hélène" not in page.split("Membres actuels", 1)[1].split("Inviter", 1)[0]
+    assert snapshot() == before

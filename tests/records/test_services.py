@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from sqlalchemy import select
 
@@ -10,8 +12,10 @@ from carnet.notifications import services as notifications
 from carnet.records import services
 from carnet.records.models import GroupMembership, Journey
 from carnet.security import crypto, scoping
-from carnet.security.permissions import GroupRole
-from tests.factories import GroupMembershipFactory
+from carnet.security.permissions import GroupRole, OrganisationKind, PrincipalRole
+from carnet.security.principal import Principal
+from carnet.tenancy import services as tenancy
+from tests.factories import GroupMembershipFactory, OrganisationFactory
 from tests.records.world import build_world, send, snapshot, text, token
 
 
@@ -98,3 +102,23 @@ def test_the_nir_is_bound_to_its_person(client, world, login_as, db_session):
     response = send(client, f"/personnes/{world.other_person.id}/nir")
     assert response.status_code == 503
     assert "Le NIR ne peut pas être déchiffré" in text(response)
+
+
+@pytest.mark.parametrize("kind", list(OrganisationKind))
+def test_every_sensible_structure_has_the_same_neutral_label(world, kind):
+    """A label per kind (« de santé ») would tell what the hidden name reveals."""
+    structure = OrganisationFactory(
+        departement_id=world.departement_id, name="Nom révélateur", kind=kind, is_sensible=True
+    )
+    summary = tenancy.get_organisation(structure.id)
+    outsider = Principal(
+        role=PrincipalRole.PROFESSIONAL,
+        auth_method="magic_link",
+        account_id=world.outsider.id,
+        departement_id=world.departement_id,
+        organisation_id=world.france_travail.id,
+        organisation_kind=OrganisationKind.FRANCE_TRAVAIL,
+    )
+    assert summary.label_for(outsider) == "Structure partenaire (nom protégé)"
+    inside = dataclasses.replace(outsider, organisation_id=structure.id, organisation_kind=kind)
+    assert summary.label_for(inside) == "Nom révélateur"

@@ -39,11 +39,45 @@ def test_group_member_reads_the_record(client, world, login_as):
     assert "Droits" in body
     assert "Groupe de suivi" in body
     assert "Romane Référente" in body
+    # One audit row per section shown, each with its own section.
     rows = audit_rows(beneficiary_id=world.person.id, actor_account_id=world.referent.id)
     assert [(r.section, r.tag, r.outcome) for r in rows] == [
-        ("identity:read", "records:record:read", Outcome.ALLOWED)
+        ("identity:read", "records:record:read", Outcome.ALLOWED),
+        ("contact:read", "records:contact:read", Outcome.ALLOWED),
+        ("rights:read", "records:rights:read", Outcome.ALLOWED),
+        ("group:read", "records:group:read", Outcome.ALLOWED),
     ]
     assert response.headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize(
+    ("who", "shown", "hidden"),
+    [
+        # A mission locale member does not read the rights: neither shown nor logged.
+        ("ml_member", ["identite", "coordonnees", "groupe"], ["droits"]),
+        # Nor does a health partner (the health compartment is another page).
+        ("health_member", ["identite", "coordonnees", "groupe"], ["droits"]),
+        # The chargé d'orientation reads them outside the group, as the matrix allows.
+        ("officer", ["identite", "coordonnees", "droits", "groupe"], []),
+    ],
+)
+def test_only_the_sections_shown_are_logged(client, world, login_as, who, shown, hidden):
+    sections = {
+        "identite": "identity:read",
+        "coordonnees": "contact:read",
+        "droits": "rights:read",
+        "groupe": "group:read",
+    }
+    pro = getattr(world, who)
+    login_as(client, pro.account, pro.membership)
+    body = text(client.get(_url(world)))
+    for anchor in shown:
+        assert f'id="{anchor}"' in body, anchor
+    for anchor in hidden:
+        assert f'id="{anchor}"' not in body, anchor
+    rows = audit_rows(beneficiary_id=world.person.id, actor_account_id=pro.id)
+    assert [r.section for r in rows] == [sections[anchor] for anchor in shown]
+    assert {r.outcome for r in rows} == {Outcome.ALLOWED}
 
 
 def test_same_departement_non_member_is_refused_with_the_way_in(client, world, login_as):
@@ -147,7 +181,9 @@ def test_sensible_structure_name_is_shown_only_inside_it_and_to_the_person(
     login_as(referent, world.referent.account, world.referent.membership)
     body = text(referent.get(_url(world)))
     assert "CSAPA Les Tilleuls" not in body
-    assert "Structure de santé" in body
+    # One neutral label for every sensible structure: not even that it is a health one.
+    assert "Structure partenaire (nom protégé)" in body
+    assert "santé" not in body.split('id="groupe"', 1)[1]
     # Nor the name of its professional, which would lead back to the structure.
     assert "Hélène Soignante" not in body
     assert "Suivi santé demandé par la personne" not in body

@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 
 from carnet import clock, db
 from carnet.auth.models import Account, AccountKind
+from carnet.meetings.models import Appointment, AppointmentChannel, AppointmentKind
 from carnet.notifications.models import Notification
 from carnet.records import services
 from carnet.records.models import Beneficiary, GroupMembership, Journey, TimelineEvent
@@ -77,6 +78,13 @@ class World:
     other_person: Beneficiary
     other_person_account: Account
     platform_admin: Account
+    # The plan d'action: one theme of the département's referential, one of its lines, and
+    # one objective with one action in Sofia's plan.
+    theme_id: uuid.UUID
+    entry_id: uuid.UUID
+    objective_id: uuid.UUID
+    action_id: uuid.UUID
+    appointment: Appointment  # a past appointment of the person with the référent
 
 
 def _pro(
@@ -188,6 +196,21 @@ def build_world() -> World:
     )
     JourneyFactory(beneficiary=other_person, opened_on=dt.date(2026, 2, 1))
     platform_admin = AccountFactory(kind=AccountKind.PLATFORM_ADMIN, given_name="Paule")
+    appointment = Appointment(
+        departement_id=dep_a.id,
+        beneficiary_id=person.id,
+        journey_id=journey.id,
+        kind=AppointmentKind.INDIVIDUAL,
+        starts_at=clock.now() - dt.timedelta(days=2),
+        channel=AppointmentChannel.IN_PERSON,
+        place="Maison du département, Limoges",
+        topics="Point sur la recherche de logement",
+        organisation_id=departement_org.id,
+        professional_account_id=referent.id,
+        created_by_id=referent.id,
+    )
+    db.session().add(appointment)
+    plan = _plan(person, journey, referent, departement_org)
     db.session().flush()
     return World(
         departement_id=dep_a.id,
@@ -213,7 +236,71 @@ def build_world() -> World:
         other_person=other_person,
         other_person_account=other_person_account,
         platform_admin=platform_admin,
+        appointment=appointment,
+        **plan,
     )
+
+
+def _plan(
+    person: Beneficiary, journey: Journey, referent: Pro, organisation: Organisation
+) -> dict[str, uuid.UUID]:
+    """Sofia's plan: one axis (a theme of the referential), one objective, one action."""
+    from carnet.plan.models import ActionOrigin, PlanAction, PlanAxis, PlanObjective
+    from carnet.referential.models import Aim, EntryKind, OarsaCategory, Theme, ThemeEntry
+
+    author = {"author_account_id": referent.id, "author_organisation_id": organisation.id}
+    theme = Theme(
+        id=uuid.uuid4(),
+        departement_id=person.departement_id,
+        code="logement",
+        label="Logement",
+        aim=Aim.SOCIAL,
+        oarsa_category=OarsaCategory.LOGEMENT,
+        position=1,
+    )
+    entry = ThemeEntry(
+        id=uuid.uuid4(),
+        departement_id=person.departement_id,
+        theme_id=theme.id,
+        kind=EntryKind.ACTION,
+        label="Déposer une demande de logement social",
+        position=1,
+    )
+    axis = PlanAxis(
+        id=uuid.uuid4(),
+        departement_id=person.departement_id,
+        beneficiary_id=person.id,
+        journey_id=journey.id,
+        theme_id=theme.id,
+        **author,
+    )
+    objective = PlanObjective(
+        id=uuid.uuid4(),
+        departement_id=person.departement_id,
+        beneficiary_id=person.id,
+        axis_id=axis.id,
+        label="Accéder à un logement stable",
+        **author,
+    )
+    action = PlanAction(
+        id=uuid.uuid4(),
+        departement_id=person.departement_id,
+        beneficiary_id=person.id,
+        objective_id=objective.id,
+        label="Déposer une demande de logement social",
+        origin=ActionOrigin.REFERENT,
+        **author,
+    )
+    session = db.session()
+    for row in (theme, entry, axis, objective, action):
+        session.add(row)
+        session.flush()
+    return {
+        "theme_id": theme.id,
+        "entry_id": entry.id,
+        "objective_id": objective.id,
+        "action_id": action.id,
+    }
 
 
 # -- reading what happened -------------------------------------------------------------------

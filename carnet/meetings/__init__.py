@@ -1,0 +1,1 @@
+"""Appointments (individual, collective, tripartite) with attendance, and notes with visibility."""

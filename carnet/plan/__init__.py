@@ -1,0 +1,1 @@
+"""The plan d'action: axes (themes) → objectives → actions, with statuses and versions."""

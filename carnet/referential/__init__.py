@@ -1,0 +1,1 @@
+"""The département's referential: themes, situations, objectives and actions per theme."""
