@@ -162,26 +162,7 @@ class StaleAppointment(Conflict):
         self.current = current
 
 
-# -- opening the record -------------------------------------------------------------------
-
-
-def _open(
-    actor: Principal,
-    beneficiary_id: uuid.UUID,
-    section: Section,
-    tag: Tag,
-    *,
-    level: Level = Level.READ,
-    object_id: uuid.UUID | None = None,
-) -> RecordAccess:
-    return gate.open_record(
-        actor=actor,
-        beneficiary_id=beneficiary_id,
-        section=section,
-        level=level,
-        tag=tag,
-        object_id=object_id,
-    )
+# -- the acting professional ---------------------------------------------------------------
 
 
 def _author(actor: Principal) -> tuple[uuid.UUID, uuid.UUID]:
@@ -259,7 +240,12 @@ def _appointment(access: RecordAccess, appointment_id: uuid.UUID) -> Appointment
 
 def list_appointments(*, actor: Principal, beneficiary_id: uuid.UUID) -> AppointmentsPage:
     """The person's appointments: upcoming ones soonest first, then past ones latest first."""
-    access = _open(actor, beneficiary_id, Section.APPOINTMENTS, Tag.APPOINTMENTS_LISTED)
+    access = gate.open_record(
+        actor=actor,
+        beneficiary_id=beneficiary_id,
+        section=Section.APPOINTMENTS,
+        tag=Tag.APPOINTMENTS_LISTED,
+    )
     rows = list(
         db.session().scalars(
             select(Appointment)
@@ -278,14 +264,22 @@ def get_appointment(
     *, actor: Principal, beneficiary_id: uuid.UUID, appointment_id: uuid.UUID
 ) -> AppointmentPage:
     """One appointment, and the notes about it the actor may read (a second audited read)."""
-    access = _open(
-        actor, beneficiary_id, Section.APPOINTMENTS, Tag.APPOINTMENT_READ, object_id=appointment_id
+    access = gate.open_record(
+        actor=actor,
+        beneficiary_id=beneficiary_id,
+        section=Section.APPOINTMENTS,
+        tag=Tag.APPOINTMENT_READ,
+        object_id=appointment_id,
     )
     row = _appointment(access, appointment_id)
     notes: list[NoteView] | None = None
     if access.can(Section.NOTES):
-        notes_access = _open(
-            actor, beneficiary_id, Section.NOTES, Tag.NOTES_LISTED, object_id=appointment_id
+        notes_access = gate.open_record(
+            actor=actor,
+            beneficiary_id=beneficiary_id,
+            section=Section.NOTES,
+            tag=Tag.NOTES_LISTED,
+            object_id=appointment_id,
         )
         notes = _notes(notes_access, appointment_id=row.id)
     return AppointmentPage(access, access.beneficiary, _appointment_views(actor, [row])[0], notes)
@@ -309,11 +303,11 @@ def create_appointment(
 ) -> Appointment:
     """Plan an appointment held by the actor, for the actor's organisation."""
     new_id = uuid.uuid4()
-    access = _open(
-        actor,
-        beneficiary_id,
-        Section.APPOINTMENTS,
-        Tag.APPOINTMENT_CREATED,
+    access = gate.open_record(
+        actor=actor,
+        beneficiary_id=beneficiary_id,
+        section=Section.APPOINTMENTS,
+        tag=Tag.APPOINTMENT_CREATED,
         level=Level.WRITE,
         object_id=new_id,
     )
@@ -346,11 +340,11 @@ def _writable(
     actor: Principal, beneficiary_id: uuid.UUID, appointment_id: uuid.UUID, tag: Tag, version: int
 ) -> tuple[RecordAccess, Appointment]:
     """Open for writing, load the appointment and refuse a save made on an old version."""
-    access = _open(
-        actor,
-        beneficiary_id,
-        Section.APPOINTMENTS,
-        tag,
+    access = gate.open_record(
+        actor=actor,
+        beneficiary_id=beneficiary_id,
+        section=Section.APPOINTMENTS,
+        tag=tag,
         level=Level.WRITE,
         object_id=appointment_id,
     )
@@ -519,7 +513,9 @@ def _notes(access: RecordAccess, *, appointment_id: uuid.UUID | None = None) -> 
 
 def list_notes(*, actor: Principal, beneficiary_id: uuid.UUID) -> NotesPage:
     """The notes of the record the actor may read, newest first."""
-    access = _open(actor, beneficiary_id, Section.NOTES, Tag.NOTES_LISTED)
+    access = gate.open_record(
+        actor=actor, beneficiary_id=beneficiary_id, section=Section.NOTES, tag=Tag.NOTES_LISTED
+    )
     return NotesPage(access, access.beneficiary, _notes(access))
 
 
@@ -533,8 +529,13 @@ def add_note(
 ) -> Note:
     """Write a note (optionally about one appointment); the body is sealed before it is stored."""
     new_id = uuid.uuid4()
-    access = _open(
-        actor, beneficiary_id, Section.NOTES, Tag.NOTE_ADDED, level=Level.WRITE, object_id=new_id
+    access = gate.open_record(
+        actor=actor,
+        beneficiary_id=beneficiary_id,
+        section=Section.NOTES,
+        tag=Tag.NOTE_ADDED,
+        level=Level.WRITE,
+        object_id=new_id,
     )
     account_id, organisation_id = _author(actor)
     person = access.beneficiary

@@ -268,47 +268,7 @@ class DepartementCounts:
     organisations: int
 
 
-# -- opening a record ---------------------------------------------------------------------
-
-
-def _open(
-    *,
-    actor: Principal,
-    beneficiary_id: uuid.UUID,
-    section: Section,
-    tag: Tag,
-    level: Level = Level.READ,
-    object_id: uuid.UUID | None = None,
-) -> RecordAccess:
-    return gate.open_record(
-        actor=actor,
-        beneficiary_id=beneficiary_id,
-        section=section,
-        level=level,
-        tag=tag,
-        object_id=object_id,
-    )
-
-
-def _open_for_action(
-    *,
-    actor: Principal,
-    beneficiary_id: uuid.UUID,
-    action: Action,
-    tag: Tag,
-    audit_action: AuditAction,
-    purpose: Purpose = Purpose.NORMAL,
-    object_id: uuid.UUID | None = None,
-) -> RecordAccess:
-    return gate.open_record_for_action(
-        actor=actor,
-        beneficiary_id=beneficiary_id,
-        action=action,
-        tag=tag,
-        audit_action=audit_action,
-        purpose=purpose,
-        object_id=object_id,
-    )
+# -- the person acting on his or her own record ---------------------------------------
 
 
 def own_record_id(actor: Principal) -> uuid.UUID:
@@ -381,7 +341,7 @@ def get_record(*, actor: Principal, beneficiary_id: uuid.UUID) -> RecordPage:
     One audit row per section shown, each through the policy; a section the viewer may not
     read is neither shown nor audited.
     """
-    access = _open(
+    access = gate.open_record(
         actor=actor, beneficiary_id=beneficiary_id, section=Section.IDENTITY, tag=Tag.RECORD_READ
     )
     sections = {Section.IDENTITY}
@@ -430,7 +390,7 @@ def seal_nir(person: Beneficiary, nir: str) -> None:
 
 def reveal_nir(*, actor: Principal, beneficiary_id: uuid.UUID) -> str:
     """Open the NIR for someone allowed `nir:read`; a read audited on its own."""
-    access = _open(
+    access = gate.open_record(
         actor=actor, beneficiary_id=beneficiary_id, section=Section.NIR, tag=Tag.NIR_READ
     )
     person = access.beneficiary
@@ -466,7 +426,7 @@ def _format_nir(nir: str) -> str:
 
 
 def get_group_page(*, actor: Principal, beneficiary_id: uuid.UUID) -> GroupPage:
-    access = _open(
+    access = gate.open_record(
         actor=actor, beneficiary_id=beneficiary_id, section=Section.GROUP, tag=Tag.GROUP_READ
     )
     members, history = _group(access)
@@ -663,7 +623,7 @@ def invite_member(
 ) -> GroupMembership:
     """Add a professional of an accredited structure of the département to the group."""
     new_id = uuid.uuid4()
-    access = _open(
+    access = gate.open_record(
         actor=actor,
         beneficiary_id=beneficiary_id,
         section=Section.GROUP,
@@ -729,7 +689,7 @@ def end_membership(
     *, actor: Principal, beneficiary_id: uuid.UUID, membership_id: uuid.UUID, reason: str
 ) -> GroupMembership:
     """End a member's place in the group, with a reason; never the last référent."""
-    access = _open(
+    access = gate.open_record(
         actor=actor,
         beneficiary_id=beneficiary_id,
         section=Section.GROUP,
@@ -770,7 +730,7 @@ def change_referent(
 ) -> GroupMembership:
     """End the current référent (if any) and start the new one, in one transaction."""
     new_id = uuid.uuid4()
-    access = _open(
+    access = gate.open_record(
         actor=actor,
         beneficiary_id=beneficiary_id,
         section=Section.GROUP,
@@ -845,7 +805,7 @@ def change_referent(
 
 def get_join_page(*, actor: Principal, beneficiary_id: uuid.UUID) -> JoinPage:
     """The form to join a group with a written reason: only for those the policy allows."""
-    access = _open_for_action(
+    access = gate.open_record_for_action(
         actor=actor,
         beneficiary_id=beneficiary_id,
         action=Action.BREAK_GLASS,
@@ -865,7 +825,7 @@ def break_glass(*, actor: Principal, beneficiary_id: uuid.UUID, reason: str) -> 
     The audit row carries the purpose `break_glass`; the référent and the person are told.
     """
     new_id = uuid.uuid4()
-    access = _open_for_action(
+    access = gate.open_record_for_action(
         actor=actor,
         beneficiary_id=beneficiary_id,
         action=Action.BREAK_GLASS,
@@ -944,7 +904,7 @@ def find_people(*, actor: Principal, kind: str, value: str) -> list[SearchHit]:
     ids = list(db.session().scalars(stmt.order_by(Beneficiary.id).limit(SEARCH_LIMIT)))
     hits = []
     for beneficiary_id in ids:
-        access = _open_for_action(
+        access = gate.open_record_for_action(
             actor=actor,
             beneficiary_id=beneficiary_id,
             action=Action.SEARCH,
@@ -969,7 +929,7 @@ def find_people(*, actor: Principal, kind: str, value: str) -> list[SearchHit]:
 
 
 def get_contact(*, actor: Principal, beneficiary_id: uuid.UUID) -> RecordAccess:
-    return _open(
+    return gate.open_record(
         actor=actor, beneficiary_id=beneficiary_id, section=Section.CONTACT, tag=Tag.CONTACT_READ
     )
 
@@ -983,7 +943,7 @@ def update_contact(
     preferred_channel: ContactChannel,
 ) -> list[str]:
     """Update phone, e-mail and preferred channel; returns the names of the changed fields."""
-    access = _open(
+    access = gate.open_record(
         actor=actor,
         beneficiary_id=beneficiary_id,
         section=Section.CONTACT,
@@ -1023,7 +983,7 @@ def list_access_log(*, actor: Principal, beneficiary_id: uuid.UUID, page: int = 
     Shows allowed accesses by others (the person's own visits are left out); organisations,
     never staff names. Reading it is itself audited.
     """
-    access = _open_for_action(
+    access = gate.open_record_for_action(
         actor=actor,
         beneficiary_id=beneficiary_id,
         action=Action.VIEW_ACCESS_LOG,
