@@ -67,6 +67,7 @@ KNOWN_ENDPOINTS = frozenset(
         "records.end_membership",
         "records.change_referent",
         "records.join",
+        "records.history",
         "plan.show",
         "plan.add_objective",
         "plan.objective",

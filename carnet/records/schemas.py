@@ -12,6 +12,7 @@ import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from marshmallow import (
@@ -305,3 +306,81 @@ class PageQuery(FormSchema):
         validate=validate.Range(min=1, max=100_000, error="Cette page n'existe pas."),
         error_messages={"invalid": "Cette page n'existe pas."},
     )
+
+
+# -- the history's filters ------------------------------------------------------------------
+
+HISTORY_DOMAINS = ("records", "plan", "meetings")
+_HISTORY_EARLIEST = date(1990, 1, 1)
+_HISTORY_LATEST = date(2100, 12, 31)
+_HISTORY_DATE = "Indiquez une date au format jj/mm/aaaa ou aaaa-mm-jj, entre 1990 et 2100."
+
+
+@dataclass(frozen=True)
+class HistoryFilter:
+    since: date | None
+    until: date | None
+    domain: str | None  # records | plan | meetings
+    page: int
+
+
+def _history_date() -> fields.Date:
+    return fields.Date(
+        load_default=None,
+        validate=validate.Range(min=_HISTORY_EARLIEST, max=_HISTORY_LATEST, error=_HISTORY_DATE),
+        error_messages={"invalid": _HISTORY_DATE, "format": _HISTORY_DATE},
+    )
+
+
+class HistoryFilterInput(FormSchema):
+    """The query string of the history page (`?du=…&au=…&domaine=…&page=…`)."""
+
+    since = _history_date()
+    until = _history_date()
+    domain = fields.String(
+        load_default=None,
+        validate=validate.OneOf(
+            list(HISTORY_DOMAINS),
+            error="Choisissez un domaine : carnet, plan d'action ou rendez-vous.",
+        ),
+        error_messages={"invalid": "Choisissez un domaine : carnet, plan d'action ou rendez-vous."},
+    )
+    page = fields.Integer(
+        load_default=1,
+        strict=False,
+        validate=validate.Range(min=1, max=100_000, error="Ce numéro de page n'existe pas."),
+        error_messages={"invalid": "Ce numéro de page n'existe pas."},
+    )
+
+    @pre_load
+    def _from_query(self, data: Any, **_: Any) -> Any:
+        # The address speaks French, the fields English; dates may be written the French
+        # way (31/12/2025) as well as the ISO one. Unknown names stay unknown (refused).
+        if not isinstance(data, Mapping):
+            return data
+        renamed = {"du": "since", "au": "until", "domaine": "domain", "page": "page"}
+        cleaned: dict[str, Any] = {}
+        for key, value in data.items():
+            name = renamed.get(key, key if key not in renamed.values() else f"{key}?")
+            if name in ("since", "until") and isinstance(value, str):
+                match = _FRENCH_DATE.match(value.strip())
+                if match:
+                    day, month, year = match.groups()
+                    value = f"{year}-{int(month):02d}-{int(day):02d}"
+            cleaned[name] = value
+        return cleaned
+
+    @validates_schema
+    def _ordered(self, data: dict[str, Any], **_: Any) -> None:
+        since, until = data.get("since"), data.get("until")
+        if since is not None and until is not None and since > until:
+            raise ValidationError(
+                "La date de fin doit être postérieure ou égale à la date de début.", "until"
+            )
+
+    @post_load
+    def _make(self, data: dict[str, Any], **_: Any) -> HistoryFilter:
+        return HistoryFilter(data["since"], data["until"], data["domain"], data["page"])
+
+
+_FRENCH_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")

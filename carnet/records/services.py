@@ -16,11 +16,12 @@ import math
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import ColumnElement, exists, false, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from carnet import clock, db
@@ -59,6 +60,7 @@ log = logging.getLogger(__name__)
 NIR_TABLE = "beneficiaries"
 NIR_COLUMN = "nir_sealed"
 ACCESS_LOG_PAGE_SIZE = 20
+HISTORY_PAGE_SIZE = 50
 FOLLOWED_LIMIT = 200
 TO_ORIENT_LIMIT = 50
 SEARCH_LIMIT = 5
@@ -88,6 +90,7 @@ class Tag(StrEnum):
     CONTACT_READ = "records:contact:read"
     CONTACT_UPDATED = "records:contact:updated"
     GROUP_READ = "records:group:read"
+    HISTORY_READ = "records:history:read"
     JOIN_FORM_READ = "records:join_form:read"
     MEMBER_ADDED = "records:group:member_added"
     MEMBER_ENDED = "records:group:member_ended"
@@ -1031,6 +1034,183 @@ def list_access_log(*, actor: Principal, beneficiary_id: uuid.UUID, page: int = 
             )
         )
     return AccessLogPage(access=access, entries=entries, page=page, pages=pages, total=total)
+
+
+# -- the history: the generated timeline of the record ------------------------------------------
+
+# The French label of every timeline kind written today (records, plan and meetings services,
+# the demo loaders). A kind missing here is shown as a neutral « Événement ».
+EVENT_LABELS: dict[str, str] = {
+    "records:beneficiary:created": "Carnet créé",
+    "records:journey:opened": "Parcours ouvert",
+    "records:journey:closed": "Parcours clos",
+    "records:consent:granted": "Consentement donné",
+    Event.CONTACT_UPDATED: "Coordonnées mises à jour",
+    Event.MEMBER_ADDED: "Professionnel ajouté au groupe de suivi",
+    Event.MEMBER_INVITED: "Professionnel invité dans le groupe de suivi",
+    Event.MEMBER_ENDED: "Professionnel retiré du groupe de suivi",
+    Event.MEMBER_REMOVED: "Professionnel retiré du groupe de suivi",
+    Event.REFERENT_ASSIGNED: "Référent désigné",
+    Event.REFERENT_CHANGED: "Changement de référent",
+    Event.BREAK_GLASS: "Accès exceptionnel (bris de glace) au groupe de suivi",
+    "plan:axis:created": "Axe ajouté au plan d'action",
+    "plan:objective:created": "Objectif ajouté au plan d'action",
+    "plan:objective:updated": "Objectif modifié",
+    "plan:action:created": "Action ajoutée au plan d'action",
+    "plan:action:updated": "Action modifiée",
+    "meetings:appointment:created": "Rendez-vous planifié",
+    "meetings:appointment:updated": "Rendez-vous modifié",
+    "meetings:appointment:cancelled": "Rendez-vous annulé",
+    "meetings:attendance:recorded": "Présence au rendez-vous enregistrée",
+    "meetings:note:added": "Note ajoutée",
+}
+UNKNOWN_EVENT_LABEL = "Événement"
+DOMAIN_LABELS: dict[str, str] = {
+    "records": "Carnet",
+    "plan": "Plan d'action",
+    "meetings": "Rendez-vous",
+}
+# A note private to its author is in the timeline of everyone's record, but only its author
+# may see that it exists (the meetings service writes `NoteVisibility.PRIVATE.value`).
+NOTE_ADDED_KIND = "meetings:note:added"
+PRIVATE_NOTE_VISIBILITY = "privee"
+HISTORY_TZ = ZoneInfo("Europe/Paris")
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    occurred_at: datetime
+    kind: str
+    label: str
+    domain_label: str
+    organisation_label: str
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    access: RecordAccess
+    person: Beneficiary
+    is_own: bool  # the person reading his or her own history
+    entries: list[HistoryEntry]
+    page: int
+    pages: int
+    total: int
+
+
+def event_label(kind: str) -> str:
+    return EVENT_LABELS.get(kind, UNKNOWN_EVENT_LABEL)
+
+
+def _day_start(day: date) -> datetime:
+    """Midnight of a French calendar day, as the instant the database compares with."""
+    return datetime.combine(day, time.min, tzinfo=HISTORY_TZ)
+
+
+def _history_conditions(
+    access: RecordAccess, since: date | None, until: date | None, domain: str | None
+) -> list[ColumnElement[bool]]:
+    actor = access.actor
+    visibility = func.coalesce(TimelineEvent.details["visibility"].as_string(), "")
+    conditions: list[ColumnElement[bool]] = [
+        TimelineEvent.beneficiary_id == access.beneficiary.id,
+        # Another member's private note: neither shown nor counted.
+        or_(
+            TimelineEvent.kind != NOTE_ADDED_KIND,
+            visibility != PRIVATE_NOTE_VISIBILITY,
+            TimelineEvent.actor_account_id == actor.account_id
+            if actor.account_id is not None
+            else false(),
+        ),
+    ]
+    if since is not None:
+        conditions.append(TimelineEvent.occurred_at >= _day_start(since))
+    if until is not None:
+        conditions.append(TimelineEvent.occurred_at < _day_start(until + timedelta(days=1)))
+    if domain is not None:
+        conditions.append(TimelineEvent.kind.startswith(f"{domain}:", autoescape=True))
+    return conditions
+
+
+def _open_history(actor: Principal, beneficiary_id: uuid.UUID) -> RecordAccess:
+    return gate.open_record(
+        actor=actor,
+        beneficiary_id=beneficiary_id,
+        section=Section.HISTORY,
+        level=Level.READ,
+        tag=Tag.HISTORY_READ,
+    )
+
+
+def get_history_form(*, actor: Principal, beneficiary_id: uuid.UUID) -> HistoryPage:
+    """The history page without any event, after the same checks and audit row as the
+    list: a filter typed wrong is answered with the form alone."""
+    access = _open_history(actor, beneficiary_id)
+    person = access.beneficiary
+    return HistoryPage(
+        access=access,
+        person=person,
+        is_own=actor.beneficiary_id == person.id,
+        entries=[],
+        page=1,
+        pages=1,
+        total=0,
+    )
+
+
+def list_history(
+    *,
+    actor: Principal,
+    beneficiary_id: uuid.UUID,
+    since: date | None = None,
+    until: date | None = None,
+    domain: str | None = None,
+    page: int = 1,
+) -> HistoryPage:
+    """The record's timeline, newest first, 50 events a page; filtered by French calendar
+    days (both included) and by domain (the kind's prefix). Organisations, never staff
+    names; a sensible structure under its neutral label. Reading it is audited."""
+    access = _open_history(actor, beneficiary_id)
+    conditions = _history_conditions(access, since, until, domain)
+    session = db.session()
+    total = int(session.scalar(select(func.count(TimelineEvent.id)).where(*conditions)) or 0)
+    pages = max(1, math.ceil(total / HISTORY_PAGE_SIZE))
+    page = max(1, page)
+    rows = list(
+        session.scalars(
+            select(TimelineEvent)
+            .where(*conditions)
+            .order_by(TimelineEvent.occurred_at.desc(), TimelineEvent.id.desc())
+            .offset((page - 1) * HISTORY_PAGE_SIZE)
+            .limit(HISTORY_PAGE_SIZE)
+        )
+    )
+    organisations = tenancy.organisations_by_id(row.actor_organisation_id for row in rows)
+    entries = []
+    for row in rows:
+        organisation = (
+            organisations.get(row.actor_organisation_id) if row.actor_organisation_id else None
+        )
+        entries.append(
+            HistoryEntry(
+                occurred_at=row.occurred_at,
+                kind=row.kind,
+                label=event_label(row.kind),
+                domain_label=DOMAIN_LABELS.get(row.kind.split(":", 1)[0], UNKNOWN_EVENT_LABEL),
+                organisation_label=(
+                    organisation.label_for(actor) if organisation else "Structure non renseignée"
+                ),
+            )
+        )
+    person = access.beneficiary
+    return HistoryPage(
+        access=access,
+        person=person,
+        is_own=actor.beneficiary_id == person.id,
+        entries=entries,
+        page=page,
+        pages=pages,
+        total=total,
+    )
 
 
 # -- homes: lists of people -----------------------------------------------------------------------

@@ -116,6 +116,50 @@ def activation_code(beneficiary_id: uuid.UUID) -> Any:
     )
 
 
+# -- the history ------------------------------------------------------------------------------
+
+# The history's query string speaks French; the schema's errors name English fields.
+_HISTORY_FIELDS = {"since": "du", "until": "au", "domain": "domaine", "page": "page"}
+
+
+@blueprint.get("/personnes/<uuid:beneficiary_id>/historique")
+def history(beneficiary_id: uuid.UUID) -> Any:
+    actor = require_principal()
+    values = {key: value for key, value in request.args.items() if key in _HISTORY_FIELDS.values()}
+    try:
+        data: schemas.HistoryFilter = schemas.parse(schemas.HistoryFilterInput(), request.args)
+    except InvalidInput as error:
+        # Same checks and audit row as the list; the form comes back without any event.
+        page = services.get_history_form(actor=actor, beneficiary_id=beneficiary_id)
+        errors: dict[str, list[str]] = {}
+        for name, messages in error.fields.items():
+            errors.setdefault(_HISTORY_FIELDS.get(name, "_form"), []).extend(messages)
+        return render_template(
+            "records/history.html", page=page, errors=errors, values=values, filters={}
+        ), 422
+    page = services.list_history(
+        actor=actor,
+        beneficiary_id=beneficiary_id,
+        since=data.since,
+        until=data.until,
+        domain=data.domain,
+        page=data.page,
+    )
+    # What the pager keeps from one page to the next: the filters as typed, checked.
+    filters = {
+        key: value
+        for key, value in (
+            ("du", data.since.isoformat() if data.since else None),
+            ("au", data.until.isoformat() if data.until else None),
+            ("domaine", data.domain),
+        )
+        if value
+    }
+    return render_template(
+        "records/history.html", page=page, errors={}, values=values, filters=filters
+    )
+
+
 # -- the follow-up group -------------------------------------------------------------------------
 
 
