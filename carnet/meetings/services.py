@@ -22,7 +22,7 @@ from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from carnet import clock, db
-from carnet.errors import Conflict, Denied, InvalidInput, NotFound, Unavailable
+from carnet.errors import Conflict, Denied, InvalidInput, NotFound
 from carnet.meetings.models import (
     Appointment,
     AppointmentChannel,
@@ -32,6 +32,7 @@ from carnet.meetings.models import (
     NoteVisibility,
 )
 from carnet.records import gate
+from carnet.records import services as records
 from carnet.records.gate import RecordAccess
 from carnet.records.models import Beneficiary, TimelineEvent
 from carnet.security import crypto
@@ -459,23 +460,14 @@ def _readable_by(actor: Principal) -> ColumnElement[bool]:
 
 
 def _open_body(person: Beneficiary, row: Note) -> str:
-    try:
-        return crypto.current().open(
-            db.session(),
-            beneficiary_id=person.id,
-            table=NOTE_TABLE,
-            column=NOTE_COLUMN,
-            row_id=row.id,
-            sealed=row.body_sealed,
-        )
-    except crypto.KeyShredded:
-        raise NotFound("Les données de cette personne ont été effacées.") from None
-    except crypto.CryptoError as exc:
-        log.error("note cannot be opened note=%s error=%s", row.id, type(exc).__name__)
-        raise Unavailable(
-            "Les notes ne peuvent pas être déchiffrées pour le moment. L'incident est "
-            "signalé ; réessayez plus tard."
-        ) from None
+    return records.open_sealed(
+        person.id,
+        table=NOTE_TABLE,
+        column=NOTE_COLUMN,
+        row_id=row.id,
+        sealed=row.body_sealed,
+        what="cette note",
+    )
 
 
 def _notes(access: RecordAccess, *, appointment_id: uuid.UUID | None = None) -> list[NoteView]:

@@ -391,6 +391,43 @@ def seal_nir(person: Beneficiary, nir: str) -> None:
     person.nir_bidx = field_crypto.blind_index(departement_id=person.departement_id, nir=normalised)
 
 
+def open_sealed(
+    beneficiary_id: uuid.UUID,
+    *,
+    table: str,
+    column: str,
+    row_id: uuid.UUID,
+    sealed: bytes,
+    what: str,
+) -> str:
+    """Decrypt one field of a record the caller has already opened through the gate.
+
+    A destroyed key means the person was erased (not found); any other crypto failure is an
+    incident: logged by ids only, and the page fails closed with a French message."""
+    try:
+        return crypto.current().open(
+            db.session(),
+            beneficiary_id=beneficiary_id,
+            table=table,
+            column=column,
+            row_id=row_id,
+            sealed=sealed,
+        )
+    except crypto.KeyShredded:
+        raise NotFound("Les données de cette personne ont été effacées.") from None
+    except crypto.CryptoError as exc:
+        log.error(
+            "sealed field cannot be opened table=%s row=%s error=%s",
+            table,
+            row_id,
+            type(exc).__name__,
+        )
+        raise Unavailable(
+            f"Impossible de déchiffrer {what} pour le moment. L'incident est signalé ; "
+            "réessayez plus tard."
+        ) from None
+
+
 def reveal_nir(*, actor: Principal, beneficiary_id: uuid.UUID) -> str:
     """Open the NIR for someone allowed `nir:read`; a read audited on its own."""
     access = gate.open_record(
@@ -399,23 +436,14 @@ def reveal_nir(*, actor: Principal, beneficiary_id: uuid.UUID) -> str:
     person = access.beneficiary
     if person.nir_sealed is None:
         raise NotFound("Aucun NIR n'est enregistré pour cette personne.")
-    try:
-        nir = crypto.current().open(
-            db.session(),
-            beneficiary_id=person.id,
-            table=NIR_TABLE,
-            column=NIR_COLUMN,
-            row_id=person.id,
-            sealed=person.nir_sealed,
-        )
-    except crypto.KeyShredded:
-        raise NotFound("Les données de cette personne ont été effacées.") from None
-    except crypto.CryptoError as exc:
-        log.error("nir cannot be opened beneficiary=%s error=%s", person.id, type(exc).__name__)
-        raise Unavailable(
-            "Le NIR ne peut pas être déchiffré pour le moment. L'incident est signalé ; "
-            "réessayez plus tard."
-        ) from None
+    nir = open_sealed(
+        person.id,
+        table=NIR_TABLE,
+        column=NIR_COLUMN,
+        row_id=person.id,
+        sealed=person.nir_sealed,
+        what="le NIR",
+    )
     return _format_nir(nir)
 
 

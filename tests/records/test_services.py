@@ -101,7 +101,7 @@ def test_the_nir_is_bound_to_its_person(client, world, login_as, db_session):
     login_as(client, world.referent.account, world.referent.membership)
     response = send(client, f"/personnes/{world.other_person.id}/nir")
     assert response.status_code == 503
-    assert "Le NIR ne peut pas être déchiffré" in text(response)
+    assert "Impossible de déchiffrer le NIR" in text(response)
 
 
 @pytest.mark.parametrize("kind", list(OrganisationKind))
