@@ -15,12 +15,13 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-# Chromium for the browser tests, from Debian (Playwright's own download is not reachable).
+# Chromium for the browser tests, from Debian (Playwright's own download is not reachable),
+# with its French language pack so that date fields read jj/mm/aaaa in the screenshots.
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
+	@dpkg -s chromium chromium-l10n >/dev/null 2>&1 || { \
 	  echo "Installing Chromium from Debian for the browser tests"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium chromium-l10n >/dev/null; }
 
 demo: install
 	$(BIN)/python -m carnet.demo --port $(PORT)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from flask_babel import get_translations
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from carnet import db, web
@@ -84,22 +85,44 @@ def audit_key(settings: Settings) -> bytes:
 def init_extensions(app: Flask, settings: Settings) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=lambda: "fr")
+    _use_french_plurals(app)
     limiter.init_app(app)
+
+
+def _use_french_plurals(app: Flask) -> None:
+    """The source strings are French and no catalogue is compiled, so Babel's fallback
+    would choose the plural with the English rule (n != 1) and print « 0 actions ».
+    French takes the singular for 0 and 1. Jinja's new-style wrapper still formats
+    and escapes the variables."""
+
+    def ngettext(singular: str, plural: str, num: int) -> str:
+        return str(get_translations().ungettext(singular, plural, 1 if abs(num) < 2 else 2))
+
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=lambda s: get_translations().ugettext(s),
+        ngettext=ngettext,
+        newstyle=True,
+    )
 
 
 def init_blueprints(app: Flask) -> None:
     from carnet.auth import oidc
     from carnet.auth.views import blueprint as auth_bp
+    from carnet.documents.views import blueprint as documents_bp
     from carnet.health import blueprint as health_bp
     from carnet.home.views import blueprint as home_bp
     from carnet.meetings.views import blueprint as meetings_bp
     from carnet.plan.views import blueprint as plan_bp
     from carnet.portal.views import blueprint as portal_bp
+    from carnet.projects.views import blueprint as projects_bp
     from carnet.records.views import blueprint as records_bp
     from carnet.referential.views import blueprint as referential_bp
+    from carnet.situation.views import blueprint as situation_bp
+    from carnet.workspace.views import blueprint as workspace_bp
 
     oidc.init_app(app, app.config["CARNET_SETTINGS"])
+    app.register_blueprint(workspace_bp)
     for blueprint in (health_bp, auth_bp, home_bp, records_bp, portal_bp, meetings_bp):
         app.register_blueprint(blueprint)
-    for blueprint in (plan_bp, referential_bp):
+    for blueprint in (plan_bp, referential_bp, projects_bp, documents_bp, situation_bp):
         app.register_blueprint(blueprint)

@@ -9,6 +9,7 @@ from flask import Flask
 from flask.cli import FlaskGroup
 from sqlalchemy import select
 
+from carnet import bench as benchmark
 from carnet import db
 from carnet.app_setup import PROJECT_ROOT, audit_key
 from carnet.config import Settings, SettingsError
@@ -254,6 +255,52 @@ def seed(count: int, departement_code: str) -> None:
         sys.exit(1)
     run.print_seed_report(report, click.echo)
     sys.exit(0 if run.write_checkpoints(settings(), click.echo) else 1)
+
+
+@main.command("bench", help=benchmark.HELP)
+@click.option(
+    "--beneficiaries",
+    "count",
+    type=click.IntRange(200, 5_000_000),
+    default=benchmark.DEFAULT_BENEFICIARIES,
+    show_default=True,
+    help="Nombre de personnes du département mesuré.",
+)
+@click.option(
+    "--samples",
+    type=click.IntRange(2, 100_000),
+    default=benchmark.DEFAULT_SAMPLES,
+    show_default=True,
+    help="Mesures par opération.",
+)
+@click.option(
+    "--warmup",
+    type=click.IntRange(0, 10_000),
+    default=benchmark.DEFAULT_WARMUP,
+    show_default=True,
+    help="Tours de chauffe, non comptés.",
+)
+@click.option(
+    "--departement-code",
+    default="99",
+    show_default=True,
+    help="Code du département synthétique, créé s'il n'existe pas.",
+)
+def bench(count: int, samples: int, warmup: int, departement_code: str) -> None:
+    from flask import current_app
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    sys.exit(
+        benchmark.main(
+            app,
+            settings(),
+            beneficiaries=count,
+            samples=samples,
+            warmup=warmup,
+            code=departement_code,
+            echo=click.echo,
+        )
+    )
 
 
 __all__ = ["main"]

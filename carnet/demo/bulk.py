@@ -8,7 +8,11 @@ PostgreSQL. Everything the services would add is added here too, the same way:
   associated data `FieldCrypto.open` expects, and the NIR's blind index;
 - journeys, one active referent per accompanied journey, timeline events;
 - one audit row per person created, chained in Python in `seq` order from the genesis,
-  so `audit.verify_chain` passes afterwards.
+  so `audit.verify_chain` passes afterwards;
+- the département's referential, and a full record for each person of one referent's
+  portfolio (exactly `PORTFOLIO_SIZE` people, for `carnet bench`): a group member besides
+  the referent, a plan d'action (`plan.services.seed_demo_plans`), past and upcoming
+  appointments, and sealed notes of each visibility, with their timeline events.
 
 It writes into a new département only (the chain starts at the genesis), in the
 caller's transaction: a failure leaves nothing behind.
@@ -35,8 +39,18 @@ from carnet import clock
 from carnet.auth.models import Account, AccountKind
 from carnet.db import Base
 from carnet.demo import referential as ref
+from carnet.demo.loader import MEETING_NOTES, MEETING_TOPICS
 from carnet.demo.people import PeopleGenerator, Person, weighted
 from carnet.errors import Conflict, InvalidInput
+from carnet.meetings import services as meetings_services
+from carnet.meetings.models import (
+    Appointment,
+    AppointmentChannel,
+    AppointmentKind,
+    Attendance,
+    Note,
+)
+from carnet.plan import services as plan_services
 from carnet.records.models import (
     Beneficiary,
     GroupMembership,
@@ -46,6 +60,7 @@ from carnet.records.models import (
     TimelineEvent,
 )
 from carnet.records.services import NIR_COLUMN, NIR_TABLE
+from carnet.referential import services as referential_services
 from carnet.security import audit, crypto
 from carnet.security.crypto import DataKey
 from carnet.security.permissions import (
@@ -73,6 +88,9 @@ CODE_RE = re.compile(r"[0-9]{2,3}|2[AB]")  # INSEE: 01-95, 2A, 2B, 971-976
 SEED = 20_260_101
 PEOPLE_PER_REFERENT = 80  # a referent follows 60 to 150 people
 PEOPLE_PER_ORGANISATION = 400
+# The first referent follows exactly this many people (the most DOMAIN.md §7 expects), each
+# with a full record: what `carnet bench` times as the portfolio and the record page.
+PORTFOLIO_SIZE = 150
 CLI_LABEL = "cli:seed"
 
 # (kind, share of the structures); the accompanying kinds provide the referents.
@@ -221,6 +239,8 @@ class _Seeder:
         self.audit_seq = 0
         self.audit_head = audit.GENESIS
         self.departement_ref = 0
+        # (person, open journey, referent's start) of the first referent's portfolio.
+        self.portfolio: list[tuple[uuid.UUID, uuid.UUID, datetime]] = []
 
     def run(self) -> None:
         self._structures()
@@ -230,6 +250,7 @@ class _Seeder:
             size = min(BATCH_SIZE, remaining)
             self._batch(staff, size)
             remaining -= size
+        self._portfolio_records(staff)
 
     # -- the département, its structures and its staff --------------------------------
     def _structures(self) -> None:
@@ -481,8 +502,13 @@ class _Seeder:
         closed_on: date | None,
         exit_reason: JourneyExitReason | None,
     ) -> None:
-        account_id, organisation_id = self.rng.choice(staff.referents)
         started = self._at(min(opened_on + timedelta(days=self.rng.randint(3, 30)), self.today))
+        if closed_on is None and len(self.portfolio) < PORTFOLIO_SIZE:
+            account_id, organisation_id = staff.referents[0]
+            self.portfolio.append((beneficiary_id, journey_id, started))
+            self._member(rows, staff, beneficiary_id, journey_id, started)
+        else:
+            account_id, organisation_id = self.rng.choice(staff.referents[1:])
         ended = self._at(closed_on) if closed_on else None
         if ended is not None and ended < started:
             ended = started
@@ -534,6 +560,187 @@ class _Seeder:
                 "records:journey:closed",
                 ended,
                 details={"exit_reason": exit_reason.value},
+            )
+
+    def _member(
+        self,
+        rows: _BatchRows,
+        staff: Staff,
+        beneficiary_id: uuid.UUID,
+        journey_id: uuid.UUID,
+        referent_started: datetime,
+    ) -> None:
+        """A professional of another structure, invited by the referent a few weeks later."""
+        others = [pro for pro in staff.referents if pro[1] != staff.referents[0][1]]
+        account_id, organisation_id = self.rng.choice(others)
+        started = min(referent_started + timedelta(days=self.rng.randint(7, 60)), self.now)
+        membership_id = uuid.uuid4()
+        rows.memberships.append(
+            {
+                "id": membership_id,
+                "departement_id": self.departement_id,
+                "journey_id": journey_id,
+                "beneficiary_id": beneficiary_id,
+                "account_id": account_id,
+                "organisation_id": organisation_id,
+                "role": GroupRole.MEMBER.value,
+                "started_at": started,
+                "start_reason": ref.START_REASONS["member"],
+                "is_break_glass": False,
+                "ended_at": None,
+                "end_reason": None,
+                "added_by_id": staff.referents[0][0],
+            }
+        )
+        details = {
+            "membership_id": str(membership_id),
+            "role": GroupRole.MEMBER.value,
+            "organisation_id": str(organisation_id),
+        }
+        self._event(
+            rows,
+            beneficiary_id,
+            journey_id,
+            "records:group:member_added",
+            started,
+            actor=staff.referents[0],
+            details=details,
+        )
+
+    # -- the full records of one referent's portfolio ----------------------------------
+    def _portfolio_records(self, staff: Staff) -> None:
+        """The referential, then a plan, appointments and notes for each person the first
+        referent follows: what the services would have written over months of follow-up."""
+        started = perf_counter()
+        referential_services.seed_referential(self.departement_id)
+        referent = staff.referents[0]
+        plan_services.seed_demo_plans(
+            departement_id=self.departement_id,
+            people=[
+                plan_services.DemoPlan(beneficiary_id, *referent)
+                for beneficiary_id, _, _ in self.portfolio
+            ],
+            rng=self.rng,
+        )
+        self.db.flush()
+        rows = _BatchRows()
+        for beneficiary_id, journey_id, since in self.portfolio:
+            self._meetings(rows, referent, beneficiary_id, journey_id, since)
+        self.report.add_phase("dossiers complets du portefeuille", perf_counter() - started)
+        for table, batch in rows.in_write_order():
+            self.writer.write(table, batch)
+
+    def _meetings(
+        self,
+        rows: _BatchRows,
+        referent: tuple[uuid.UUID, uuid.UUID],
+        beneficiary_id: uuid.UUID,
+        journey_id: uuid.UUID,
+        since: datetime,
+    ) -> None:
+        """Two past appointments (attendance recorded), one upcoming, and one note of each
+        visibility about the first, as `meetings.services` would write them."""
+        account_id, organisation_id = referent
+        span = max(2, (self.today - since.date()).days)
+        offsets = [
+            (-self.rng.randint(span // 2 + 1, span), Attendance.PRESENT),
+            (-self.rng.randint(1, span // 2), self.rng.choice(list(Attendance))),
+            (self.rng.randint(3, 30), None),
+        ]
+        first: dict[str, Any] | None = None
+        for offset, attendance in offsets:
+            starts_at = datetime.combine(
+                self.today + timedelta(days=offset),
+                time(self.rng.choice((8, 9, 13, 14)), self.rng.choice((0, 30))),
+                tzinfo=UTC,
+            )
+            remote = self.rng.random() < 0.3
+            recorded_at = (
+                min(starts_at + timedelta(hours=2), self.now) if attendance is not None else None
+            )
+            appointment: dict[str, Any] = {
+                "id": uuid.uuid4(),
+                "departement_id": self.departement_id,
+                "beneficiary_id": beneficiary_id,
+                "journey_id": journey_id,
+                "kind": AppointmentKind.INDIVIDUAL.value,
+                "starts_at": starts_at,
+                "channel": (
+                    AppointmentChannel.PHONE if remote else AppointmentChannel.IN_PERSON
+                ).value,
+                "place": None if remote else "Accueil de la structure",
+                "organisation_id": organisation_id,
+                "professional_account_id": account_id,
+                "topics": self.rng.choice(MEETING_TOPICS),
+                "attendance": attendance.value if attendance is not None else None,
+                "attendance_recorded_at": recorded_at,
+                "attendance_recorded_by_id": account_id if attendance is not None else None,
+                "is_cancelled": False,
+                "cancellation_reason": None,
+                "cancelled_at": None,
+                "created_at": min(starts_at - timedelta(days=7), self.now),
+                "created_by_id": account_id,
+                "updated_at": recorded_at or min(starts_at - timedelta(days=7), self.now),
+                "version": 1,
+            }
+            rows.appointments.append(appointment)
+            details = {"appointment_id": str(appointment["id"])}
+            self._event(
+                rows,
+                beneficiary_id,
+                journey_id,
+                meetings_services.Event.APPOINTMENT_CREATED.value,
+                appointment["created_at"],
+                actor=referent,
+                details=details,
+            )
+            if recorded_at is not None:
+                self._event(
+                    rows,
+                    beneficiary_id,
+                    journey_id,
+                    meetings_services.Event.ATTENDANCE_RECORDED.value,
+                    recorded_at,
+                    actor=referent,
+                    details=details,
+                )
+            first = first or appointment
+        assert first is not None  # noqa: S101 - three appointments were just made
+        for visibility, body in MEETING_NOTES.items():
+            note_id = uuid.uuid4()
+            rows.notes.append(
+                {
+                    "id": note_id,
+                    "departement_id": self.departement_id,
+                    "beneficiary_id": beneficiary_id,
+                    "appointment_id": first["id"],
+                    "author_account_id": account_id,
+                    "author_organisation_id": organisation_id,
+                    "visibility": visibility.value,
+                    "body_sealed": self.field_crypto.seal(
+                        self.db,
+                        beneficiary_id=beneficiary_id,
+                        departement_id=self.departement_id,
+                        table=meetings_services.NOTE_TABLE,
+                        column=meetings_services.NOTE_COLUMN,
+                        row_id=note_id,
+                        plaintext=body,
+                    ),
+                    "created_at": first["attendance_recorded_at"],
+                }
+            )
+            self._event(
+                rows,
+                beneficiary_id,
+                journey_id,
+                meetings_services.Event.NOTE_ADDED.value,
+                first["attendance_recorded_at"],
+                actor=referent,
+                details={
+                    "note_id": str(note_id),
+                    "visibility": visibility.value,
+                    "appointment_id": str(first["id"]),
+                },
             )
 
     def _audit(self, rows: _BatchRows, beneficiary_id: uuid.UUID) -> None:
@@ -629,6 +836,8 @@ class _BatchRows:
     data_keys: list[dict[str, Any]] = field(default_factory=list)
     journeys: list[dict[str, Any]] = field(default_factory=list)
     memberships: list[dict[str, Any]] = field(default_factory=list)
+    appointments: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
     access_events: list[dict[str, Any]] = field(default_factory=list)
     sealing: float = 0.0
@@ -639,6 +848,8 @@ class _BatchRows:
         yield _table(DataKey), self.data_keys
         yield _table(Journey), self.journeys
         yield _table(GroupMembership), self.memberships
+        yield _table(Appointment), self.appointments
+        yield _table(Note), self.notes
         yield _table(TimelineEvent), self.events
         yield _table(audit.AccessEvent), self.access_events
 

@@ -22,7 +22,10 @@ from sqlalchemy.orm import Session
 from carnet import clock
 from carnet.auth.models import Account, AccountKind
 from carnet.auth.services import ROLE_LABELS
+from carnet.demo import documents as demo_documents
+from carnet.demo import projects as demo_projects
 from carnet.demo import referential as ref
+from carnet.demo import situation as demo_situation
 from carnet.demo.people import PeopleGenerator, Person, email_local_part, weighted
 from carnet.meetings import services as meetings_services
 from carnet.meetings.models import (
@@ -160,6 +163,11 @@ class _Builder:
         self.db.flush()
         self._meetings()
         self._plans(departement)
+        demo_projects.seed(departement.id, self.beneficiaries, self.organisations, self.rng)
+        demo_documents.seed(departement.id, self.beneficiaries, self.organisations, self.rng)
+        demo_situation.load_situations(
+            self.db, self.beneficiaries, self.organisations, today=self.today
+        )
         return DemoSummary(
             departement_id=departement.id,
             organisations=len(self.organisations),

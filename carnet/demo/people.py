@@ -26,7 +26,13 @@ from carnet.demo.referential import (
     OTHER_ALLOWANCES,
     Commune,
 )
-from carnet.records.models import ContactChannel, DigitalAutonomy, HouseholdRole, Sex
+from carnet.records.models import (
+    ContactChannel,
+    DigitalAutonomy,
+    HouseholdRole,
+    Sex,
+    search_name_of,
+)
 from carnet.security.crypto import normalise_nir
 
 POOL_SIZE = 400
@@ -58,7 +64,7 @@ class Person:
 
     @property
     def search_name(self) -> str:
-        return search_key(f"{self.family_name} {self.given_name}")
+        return search_name_of(self.family_name, self.birth_name, self.given_name)
 
 
 def weighted(rng: random.Random, pairs: tuple[tuple[T, int], ...]) -> T:

@@ -19,6 +19,7 @@ from carnet.security.permissions import PrincipalRole
 from carnet.security.principal import Principal
 from carnet.tenancy import services as tenancy
 from carnet.web import require_principal
+from carnet.workspace import services as workspace
 
 blueprint = Blueprint("home", __name__)
 
@@ -26,9 +27,9 @@ blueprint = Blueprint("home", __name__)
 def _professional(actor: Principal, template: str = "home/professional.html", **extra: Any) -> str:
     return render_template(
         template,
-        followed=records.list_followed_people(actor=actor),
+        portfolio=workspace.get_portfolio(actor=actor, page_size=workspace.HOME_SIZE),
         notifications=notifications.list_for_account(actor=actor, unread_only=True),
-        can_search=records.can_search(actor),
+        can_search=workspace.may_search(actor),
         organisation=tenancy.get_organisation(actor.organisation_id),
         **extra,
     )

@@ -7,6 +7,8 @@ found through its blind index `nir_bidx`.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
@@ -19,6 +21,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     UniqueConstraint,
+    event,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -58,6 +61,27 @@ class DigitalAutonomy(StrEnum):
     NO_ACCESS = "no_access"
 
 
+SEARCH_NAME_MAX = 250
+# Hyphens, dashes and apostrophes (typed or typographic) separate the words of a name.
+_NAME_SEPARATORS = re.compile(r"[\-\u2010-\u2015\u2212'\u2019\u02bc`\u00b4]")
+_LIGATURES = str.maketrans({"œ": "oe", "Œ": "oe", "æ": "ae", "Æ": "ae", "ß": "ss"})
+
+
+def search_key(text: str) -> str:
+    """« Lefèvre-D'Arc » → « lefevre d arc »: lower-case, accents stripped (NFKD),
+    hyphens and apostrophes as spaces, whitespace collapsed. Names and queries alike."""
+    decomposed = unicodedata.normalize("NFKD", text.translate(_LIGATURES))
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(_NAME_SEPARATORS.sub(" ", bare).lower().split())
+
+
+def search_name_of(family_name: str, birth_name: str | None, given_name: str) -> str:
+    """The searchable form of a person's names: family name, birth name, given names."""
+    return search_key(" ".join(n for n in (family_name, birth_name, given_name) if n))[
+        :SEARCH_NAME_MAX
+    ].rstrip()
+
+
 class Beneficiary(TenantScoped, UUIDPrimaryKey, Base):
     __tablename__ = "beneficiaries"
     __table_args__ = (
@@ -66,6 +90,13 @@ class Beneficiary(TenantScoped, UUIDPrimaryKey, Base):
         Index("ix_beneficiaries_caf", "departement_id", "caf_number", "household_role"),
         Index("ix_beneficiaries_ft", "departement_id", "france_travail_id"),
         Index("ix_beneficiaries_name", "departement_id", "search_name"),
+        # Typo-tolerant name search (pg_trgm); a plain index on SQLite.
+        Index(
+            "ix_beneficiaries_search_name_trgm",
+            "search_name",
+            postgresql_using="gin",
+            postgresql_ops={"search_name": "gin_trgm_ops"},
+        ),
     )
 
     departement_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("departements.id"), index=True)
@@ -74,8 +105,8 @@ class Beneficiary(TenantScoped, UUIDPrimaryKey, Base):
     given_name: Mapped[str] = mapped_column(String(120))
     family_name: Mapped[str] = mapped_column(String(120))
     birth_name: Mapped[str | None] = mapped_column(String(120))
-    # Lower-case, accent-free "family given" for search; derived, never typed.
-    search_name: Mapped[str] = mapped_column(String(250))
+    # `search_name_of(family, birth, given)`, set at every flush; derived, never typed.
+    search_name: Mapped[str] = mapped_column(String(SEARCH_NAME_MAX))
     sex: Mapped[Sex] = mapped_column(str_enum(Sex, "sex"))
     birth_on: Mapped[date]
     birth_place: Mapped[str | None] = mapped_column(String(120))
@@ -125,6 +156,14 @@ class Beneficiary(TenantScoped, UUIDPrimaryKey, Base):
     @property
     def current_journey(self) -> Journey | None:
         return next((j for j in self.journeys if j.closed_on is None), None)
+
+
+@event.listens_for(Beneficiary, "before_insert")
+@event.listens_for(Beneficiary, "before_update")
+def _derive_search_name(_mapper: Any, _connection: Any, person: Beneficiary) -> None:
+    """The one place `search_name` is written for the ORM: derived from the names at every
+    flush, whatever the caller set (the bulk seeder's Core inserts call `search_name_of`)."""
+    person.search_name = search_name_of(person.family_name, person.birth_name, person.given_name)
 
 
 class JourneyExitReason(StrEnum):

@@ -28,7 +28,6 @@ from marshmallow import (
 
 from carnet.errors import InvalidInput
 from carnet.records.models import ContactChannel
-from carnet.security import crypto
 from carnet.security.permissions import GroupRole
 
 REQUIRED = "Ce champ est obligatoire."
@@ -182,49 +181,7 @@ class BreakGlassInput(FormSchema):
         return BreakGlass(data["reason"])
 
 
-# -- finding a person by an exact identifier ------------------------------------------------
-
-
-IDENTIFIER_KINDS = ("nir", "caf", "departement_ref")
-_IDENTIFIER_RE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z .\-/]{0,39}$")
-
-
-@dataclass(frozen=True)
-class FindPerson:
-    kind: str  # nir | caf | departement_ref
-    value: str  # normalised: a valid NIR, or the identifier without spaces
-
-
-class FindPersonInput(FormSchema):
-    kind = _choice(
-        list(IDENTIFIER_KINDS),
-        "Choisissez le type d'identifiant : NIR, numéro CAF ou MSA, identifiant départemental.",
-    )
-    value = fields.String(
-        required=True,
-        validate=validate.Regexp(
-            _IDENTIFIER_RE,
-            error="Saisissez l'identifiant exact : chiffres et lettres, 40 caractères au plus.",
-        ),
-        error_messages={"required": REQUIRED, "invalid": REQUIRED},
-    )
-
-    @validates_schema
-    def _check_nir(self, data: dict[str, Any], **_: Any) -> None:
-        if data.get("kind") == "nir" and "value" in data:
-            try:
-                crypto.normalise_nir(data["value"])
-            except crypto.InvalidNir as exc:
-                raise ValidationError(str(exc), field_name="value") from exc
-
-    @post_load
-    def _make(self, data: dict[str, Any], **_: Any) -> FindPerson:
-        value = str(data["value"])
-        if data["kind"] == "nir":
-            value = crypto.normalise_nir(value)
-        elif data["kind"] == "caf":
-            value = re.sub(r"[\s.\-/]", "", value).upper()
-        return FindPerson(str(data["kind"]), value)
+# The search box (identifiers and names) is `carnet.workspace.schemas.SearchInput`.
 
 
 # -- contact details ------------------------------------------------------------------------
@@ -310,7 +267,7 @@ class PageQuery(FormSchema):
 
 # -- the history's filters ------------------------------------------------------------------
 
-HISTORY_DOMAINS = ("records", "plan", "meetings")
+HISTORY_DOMAINS = ("records", "plan", "meetings", "projects", "documents", "situation", "health")
 _HISTORY_EARLIEST = date(1990, 1, 1)
 _HISTORY_LATEST = date(2100, 12, 31)
 _HISTORY_DATE = "Indiquez une date au format jj/mm/aaaa ou aaaa-mm-jj, entre 1990 et 2100."
@@ -320,7 +277,7 @@ _HISTORY_DATE = "Indiquez une date au format jj/mm/aaaa ou aaaa-mm-jj, entre 199
 class HistoryFilter:
     since: date | None
     until: date | None
-    domain: str | None  # records | plan | meetings
+    domain: str | None  # one of HISTORY_DOMAINS
     page: int
 
 
@@ -341,9 +298,9 @@ class HistoryFilterInput(FormSchema):
         load_default=None,
         validate=validate.OneOf(
             list(HISTORY_DOMAINS),
-            error="Choisissez un domaine : carnet, plan d'action ou rendez-vous.",
+            error="Choisissez un domaine de la liste.",
         ),
-        error_messages={"invalid": "Choisissez un domaine : carnet, plan d'action ou rendez-vous."},
+        error_messages={"invalid": "Choisissez un domaine de la liste."},
     )
     page = fields.Integer(
         load_default=1,

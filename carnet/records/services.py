@@ -4,8 +4,9 @@ follow-up group and access log.
 Each entry point opens the record through `carnet.records.gate` (scope, policy, audit row
 in the caller's transaction) before it reads or writes anything, and never commits.
 Writes add a timeline event and notify the référent and the person, in the same
-transaction. Listings of several people (a professional's home) are authorized person by
-person with the policy and audited once per page view (see `list_followed_people`).
+transaction. Listings of several people (the orientation queue, and the portfolio and the
+name search of `carnet.workspace`) are authorized by the policy and audited once per page
+view (see `listing_audit`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -61,7 +63,6 @@ NIR_TABLE = "beneficiaries"
 NIR_COLUMN = "nir_sealed"
 ACCESS_LOG_PAGE_SIZE = 20
 HISTORY_PAGE_SIZE = 50
-FOLLOWED_LIMIT = 200
 TO_ORIENT_LIMIT = 50
 SEARCH_LIMIT = 5
 REASON_MAX = 500
@@ -216,15 +217,12 @@ class SearchHit:
     beneficiary_id: uuid.UUID
     display_name: str
     birth_on: date
-
-
-@dataclass(frozen=True)
-class FollowedPerson:
-    beneficiary_id: uuid.UUID
-    display_name: str
-    role: GroupRole
-    since: datetime
-    is_break_glass: bool
+    city: str | None = None
+    # The searcher's roles in the person's active group, and what the policy lets him or
+    # her do from the hit: open the record, or join the group (« bris de glace »).
+    group_roles: frozenset[GroupRole] = frozenset()
+    may_read: bool = False
+    may_join: bool = False
 
 
 @dataclass(frozen=True)
@@ -915,10 +913,12 @@ def can_search(actor: Principal) -> bool:
 
 
 def find_people(*, actor: Principal, kind: str, value: str) -> list[SearchHit]:
-    """People of the actor's département holding exactly this identifier.
+    """People of the actor's département holding exactly this identifier: `nir` (a valid,
+    normalised NIR, found through its blind index) or `identifier` (a CAF or MSA number, a
+    France Travail id or a département id, as typed).
 
-    Each hit is an audited `record:search` read showing only name and birth date; a miss is
-    audited too, so repeated guesses are visible in the log.
+    Each hit is an audited `record:search` read; a miss is audited too, so repeated
+    guesses are visible in the log.
     """
     if not can_search(actor) or actor.departement_id is None:
         raise Denied("Votre rôle ne permet pas de rechercher une personne.")
@@ -926,10 +926,17 @@ def find_people(*, actor: Principal, kind: str, value: str) -> list[SearchHit]:
     if kind == "nir":
         bidx = crypto.current().blind_index(departement_id=actor.departement_id, nir=value)
         stmt = stmt.where(Beneficiary.nir_bidx == bidx)
-    elif kind == "caf":
-        stmt = stmt.where(Beneficiary.caf_number == value)
-    elif kind == "departement_ref":
-        stmt = stmt.where(Beneficiary.departement_ref == value)
+    elif kind == "identifier":
+        # CAF/MSA numbers and France Travail ids are stored compact and upper-case; a
+        # département id as issued (« RSA87-000123 »).
+        compact = re.sub(r"[\s.\-/]", "", value).upper()
+        stmt = stmt.where(
+            or_(
+                Beneficiary.caf_number == compact,
+                Beneficiary.france_travail_id == compact,
+                Beneficiary.departement_ref.in_(sorted({value, value.upper()})),
+            )
+        )
     else:
         raise InvalidInput("Type d'identifiant inconnu.", fields={"kind": ["Type inconnu."]})
     ids = list(db.session().scalars(stmt.order_by(Beneficiary.id).limit(SEARCH_LIMIT)))
@@ -943,7 +950,18 @@ def find_people(*, actor: Principal, kind: str, value: str) -> list[SearchHit]:
             audit_action=AuditAction.READ,
         )
         person = access.beneficiary
-        hits.append(SearchHit(person.id, person.display_name, person.birth_on))
+        roles = access.facts.group_roles
+        hits.append(
+            SearchHit(
+                person.id,
+                person.display_name,
+                person.birth_on,
+                city=person.city,
+                group_roles=roles,
+                may_read=access.can(Section.IDENTITY),
+                may_join=not roles and access.can_action(Action.BREAK_GLASS),
+            )
+        )
     if not hits:
         audit.record_access(
             db.session(),
@@ -1091,13 +1109,37 @@ EVENT_LABELS: dict[str, str] = {
     "meetings:appointment:cancelled": "Rendez-vous annulé",
     "meetings:attendance:recorded": "Présence au rendez-vous enregistrée",
     "meetings:note:added": "Note ajoutée",
+    "projects:project:created": "Projet professionnel ajouté",
+    "projects:project:updated": "Projet professionnel modifié",
+    "documents:document:added": "Document déposé",
+    "documents:document:deleted": "Document supprimé",
+    "records:consent:withdrawn": "Consentement retiré",
+    "records:consent:granted_accompanied": "Consentement donné en rendez-vous (mode accompagné)",
+    "records:consent:withdrawn_accompanied": "Consentement retiré en rendez-vous (mode accompagné)",
+    "situation:diagnostic:recorded": "Diagnostic mis à jour (nouvelle version)",
+    "situation:barrier:added": "Frein périphérique identifié",
+    "situation:barrier:updated": "Frein périphérique modifié",
+    "situation:barrier:started": "Frein périphérique en cours de traitement",
+    "situation:barrier:lifted": "Frein périphérique levé",
+    "health:barrier:added": "Frein lié à la santé identifié",
+    "health:barrier:updated": "Frein lié à la santé modifié",
+    "health:barrier:started": "Frein lié à la santé en cours de traitement",
+    "health:barrier:lifted": "Frein lié à la santé levé",
+    "health:rqth:updated": "Situation RQTH mise à jour",
+    "health:note:added": "Note du volet santé ajoutée",
 }
 UNKNOWN_EVENT_LABEL = "Événement"
 DOMAIN_LABELS: dict[str, str] = {
     "records": "Carnet",
     "plan": "Plan d'action",
     "meetings": "Rendez-vous",
+    "projects": "Projets professionnels",
+    "documents": "Documents",
+    "situation": "Situation",
+    "health": "Volet santé",
 }
+# The health compartment's events are health data: only those who may read it see them.
+HEALTH_KIND_PREFIX = "health:"
 # A note private to its author is in the timeline of everyone's record, but only its author
 # may see that it exists (the meetings service writes `NoteVisibility.PRIVATE.value`).
 NOTE_ADDED_KIND = "meetings:note:added"
@@ -1150,6 +1192,8 @@ def _history_conditions(
             else false(),
         ),
     ]
+    if not access.can(Section.HEALTH):
+        conditions.append(~TimelineEvent.kind.startswith(HEALTH_KIND_PREFIX, autoescape=True))
     if since is not None:
         conditions.append(TimelineEvent.occurred_at >= _day_start(since))
     if until is not None:
@@ -1244,17 +1288,20 @@ def list_history(
 # -- homes: lists of people -----------------------------------------------------------------------
 
 
-def _listing_audit(actor: Principal, tag: Tag) -> None:
+def listing_audit(
+    actor: Principal, tag: str, section: str = permission(Section.IDENTITY, Level.READ)
+) -> None:
     """One row per listed page view: the list shows only the names of people the actor may
     read (checked one by one), and logging each person on every home view would bury
-    their « Qui a consulté mon carnet » under visits that opened nothing."""
+    their « Qui a consulté mon carnet » under visits that opened nothing. Used by every
+    listing of several people (the orientation queue, the portfolio, the name search)."""
     if actor.departement_id is None:  # pragma: no cover - callers return early
         return
     audit.record_access(
         db.session(),
         actor=actor,
         departement_id=actor.departement_id,
-        section=permission(Section.IDENTITY, Level.READ),
+        section=section,
         action=AuditAction.READ,
         tag=tag,
     )
@@ -1267,39 +1314,6 @@ def _may_read_identity(actor: Principal, person: Beneficiary, roles: Iterable[Gr
         group_roles=frozenset(roles),
     )
     return policy.can(actor, facts, Section.IDENTITY, Level.READ)
-
-
-def list_followed_people(*, actor: Principal) -> list[FollowedPerson]:
-    """« Mes accompagnements »: people whose open journey's group the actor is in."""
-    if actor.account_id is None or actor.organisation_id is None or actor.departement_id is None:
-        return []
-    rows = db.session().execute(
-        select(GroupMembership, Beneficiary)
-        .join(Beneficiary, Beneficiary.id == GroupMembership.beneficiary_id)
-        .join(Journey, Journey.id == GroupMembership.journey_id)
-        .where(
-            GroupMembership.account_id == actor.account_id,
-            GroupMembership.organisation_id == actor.organisation_id,
-            GroupMembership.ended_at.is_(None),
-            Journey.closed_on.is_(None),
-        )
-        .order_by(Beneficiary.family_name, Beneficiary.given_name, Beneficiary.id)
-        .limit(FOLLOWED_LIMIT)
-    )
-    people = [
-        FollowedPerson(
-            beneficiary_id=person.id,
-            display_name=person.display_name,
-            role=GroupRole(membership.role),
-            since=membership.started_at,
-            is_break_glass=membership.is_break_glass,
-        )
-        for membership, person in rows
-        if _may_read_identity(actor, person, [GroupRole(membership.role)])
-    ]
-    if people:
-        _listing_audit(actor, Tag.PORTFOLIO_LISTED)
-    return people
 
 
 def list_people_to_orient(*, actor: Principal) -> OrientationQueue:
@@ -1353,7 +1367,7 @@ def list_people_to_orient(*, actor: Principal) -> OrientationQueue:
         if _may_read_identity(actor, person, own_roles.get(person.id, []))
     ]
     if people:
-        _listing_audit(actor, Tag.QUEUE_LISTED)
+        listing_audit(actor, Tag.QUEUE_LISTED)
     return OrientationQueue(people, total)
 
 

@@ -11,22 +11,19 @@ import uuid
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_limiter.errors import RateLimitExceeded
 
 from carnet import web
 from carnet.auth import services as auth_services
-from carnet.errors import CarnetError, Conflict, Denied, InvalidInput
-from carnet.extensions import limiter
+from carnet.errors import CarnetError, Conflict, InvalidInput
 from carnet.records import schemas, services
 from carnet.security import policy
 from carnet.security.permissions import Action
 from carnet.web import require_principal
+from carnet.workspace import synthesis
 
 blueprint = Blueprint("records", __name__)
 
-# Searches by exact identifier, per account: enough to start accompanying the people one
-# meets, too few to walk through CAF numbers or NIRs looking for who is in the file.
-FIND_ACCOUNT_LIMIT = "10 per minute;100 per day"
+# Finding a person (by identifier or by name) is the workspace's search page, `/recherche`.
 
 _GROUP_ENDPOINTS = frozenset(
     {"records.group", "records.invite", "records.end_membership", "records.change_referent"}
@@ -96,7 +93,8 @@ def show(beneficiary_id: uuid.UUID) -> Any:
         # The person's own record lives in his or her space, in plain words.
         return redirect(url_for("portal.record"))
     page = services.get_record(actor=actor, beneficiary_id=beneficiary_id)
-    return render_template("records/show.html", page=page)
+    summary = synthesis.for_record(page.access, page.members)
+    return render_template("records/show.html", page=page, synthesis=summary)
 
 
 @blueprint.post("/personnes/<uuid:beneficiary_id>/nir")
@@ -104,7 +102,10 @@ def reveal_nir(beneficiary_id: uuid.UUID) -> Any:
     actor = require_principal()
     page = services.get_record(actor=actor, beneficiary_id=beneficiary_id)
     nir = services.reveal_nir(actor=actor, beneficiary_id=beneficiary_id)
-    return render_template("records/show.html", page=dataclasses.replace(page, nir=nir))
+    summary = synthesis.for_record(page.access, page.members)
+    return render_template(
+        "records/show.html", page=dataclasses.replace(page, nir=nir), synthesis=summary
+    )
 
 
 @blueprint.post("/personnes/<uuid:beneficiary_id>/code-d-activation")
@@ -257,46 +258,3 @@ def join(beneficiary_id: uuid.UUID) -> Any:
     values = request.form.to_dict() if request.method == "POST" else {}
     status = 422 if errors else 200
     return render_template("records/join.html", page=page, errors=errors, values=values), status
-
-
-# -- finding a person by an exact identifier -------------------------------------------------------
-
-
-def _search_key() -> str:
-    """The searching account (every role of one person shares the quota)."""
-    principal = require_principal()
-    return f"find:{principal.account_id or request.remote_addr}"
-
-
-@blueprint.errorhandler(RateLimitExceeded)
-def _too_many_searches(error: RateLimitExceeded) -> Any:
-    """The search quota is spent: say which limits hold (the generic page says a minute)."""
-    message = (
-        "Vous avez lancé trop de recherches en peu de temps : au plus 10 par minute et 100 "
-        "par jour. Ces limites protègent les personnes contre les recherches au hasard. "
-        "Patientez avant de réessayer."
-    )
-    page = render_template(
-        "errors/error.html", status=429, title="Trop de recherches", message=message
-    )
-    return page, 429
-
-
-@blueprint.route("/personnes/retrouver", methods=["GET", "POST"])
-@limiter.limit(FIND_ACCOUNT_LIMIT, key_func=_search_key, methods=["POST"])
-def find() -> Any:
-    actor = require_principal()
-    if not services.can_search(actor):
-        raise Denied("Votre rôle ne permet pas de rechercher une personne.")
-    if request.method == "GET":
-        return render_template("records/find.html", hits=None, errors={}, values={})
-    try:
-        data: schemas.FindPerson = schemas.parse(schemas.FindPersonInput(), request.form)
-    except InvalidInput as error:
-        # The typed identifier is not sent back into the page: a NIR stays out of the HTML.
-        values = {"kind": request.form.get("kind", "")}
-        return render_template(
-            "records/find.html", hits=None, errors=error.fields, values=values
-        ), 422
-    hits = services.find_people(actor=actor, kind=data.kind, value=data.value)
-    return render_template("records/find.html", hits=hits, errors={}, values={"kind": data.kind})

@@ -213,14 +213,15 @@ class FieldCrypto:
         row_id: uuid.UUID,
         plaintext: str,
     ) -> bytes:
-        data_key = self.ensure_data_key(
-            db, beneficiary_id=beneficiary_id, departement_id=departement_id
+        return self.seal_bytes(
+            db,
+            beneficiary_id=beneficiary_id,
+            departement_id=departement_id,
+            table=table,
+            column=column,
+            row_id=row_id,
+            plaintext=plaintext.encode(),
         )
-        nonce = os.urandom(NONCE_BYTES)
-        aad = associated_data(
-            table=table, column=column, row_id=row_id, beneficiary_id=beneficiary_id
-        )
-        return FORMAT_VERSION + nonce + AESGCM(data_key).encrypt(nonce, plaintext.encode(), aad)
 
     def open(
         self,
@@ -232,6 +233,48 @@ class FieldCrypto:
         row_id: uuid.UUID,
         sealed: bytes,
     ) -> str:
+        return self.open_bytes(
+            db,
+            beneficiary_id=beneficiary_id,
+            table=table,
+            column=column,
+            row_id=row_id,
+            sealed=sealed,
+        ).decode()
+
+    def seal_bytes(
+        self,
+        db: Session,
+        *,
+        beneficiary_id: uuid.UUID,
+        departement_id: uuid.UUID,
+        table: str,
+        column: str,
+        row_id: uuid.UUID,
+        plaintext: bytes,
+    ) -> bytes:
+        """Seal a field (text encoded by `seal`, or a file) under the person's data key."""
+        data_key = self.ensure_data_key(
+            db, beneficiary_id=beneficiary_id, departement_id=departement_id
+        )
+        nonce = os.urandom(NONCE_BYTES)
+        aad = associated_data(
+            table=table, column=column, row_id=row_id, beneficiary_id=beneficiary_id
+        )
+        return FORMAT_VERSION + nonce + AESGCM(data_key).encrypt(nonce, plaintext, aad)
+
+    def open_bytes(
+        self,
+        db: Session,
+        *,
+        beneficiary_id: uuid.UUID,
+        table: str,
+        column: str,
+        row_id: uuid.UUID,
+        sealed: bytes,
+    ) -> bytes:
+        """Raises KeyShredded when the person's key is gone, TamperedCiphertext when the
+        ciphertext does not open under it (altered, or copied from another row)."""
         if not sealed.startswith(FORMAT_VERSION) or len(sealed) < 1 + NONCE_BYTES + 16:
             raise TamperedCiphertext("format de chiffré inconnu")
         data_key = self._data_key(db, beneficiary_id)
@@ -240,7 +283,7 @@ class FieldCrypto:
             table=table, column=column, row_id=row_id, beneficiary_id=beneficiary_id
         )
         try:
-            return AESGCM(data_key).decrypt(nonce, body, aad).decode()
+            return AESGCM(data_key).decrypt(nonce, body, aad)
         except InvalidTag:
             raise TamperedCiphertext("chiffré altéré ou déplacé") from None
 

@@ -75,7 +75,7 @@ def test_referent_reads_the_plan_and_the_read_is_logged(client, world, login_as)
     assert "Visée sociale" in body
     assert "Accéder à un logement stable" in body
     assert "Déposer une demande de logement social" in body
-    assert "Écrit par Romane Référente, Service insertion du Département" in body
+    assert "Ajouté par Romane Référente, Service insertion du Département" in body
     assert "Ajouter un objectif" in body
     rows = audit_rows(beneficiary_id=world.person.id, actor_account_id=world.referent.id)
     assert [(r.section, r.tag, r.outcome) for r in rows] == [
@@ -225,7 +225,7 @@ def test_the_person_adds_an_action_to_his_or_her_plan(client, world, login_as):
             select(PlanAction).where(PlanAction.label == "Appeler le bailleur social")
         )
     assert action.status is ActionStatus.PLANNED
-    assert "Écrit par La personne" in text(client.get(_plan_url(world)))
+    assert "Ajoutée par La personne" in text(client.get(_plan_url(world)))
 
 
 def test_health_member_cannot_write_and_the_refusal_is_logged(client, world, login_as):

@@ -98,8 +98,9 @@ def test_access_log_shows_organisations_roles_and_actions(make_client, world, lo
     assert response.status_code == 200
     entries = body.split('<ol class="access-log"', 1)[1].split("</ol>", 1)[0]
     # One line per section each one was shown: the référent read identity, contact, rights
-    # and group; the health member identity, contact and group (rights are not his remit).
-    assert entries.count('<li class="access') == 7
+    # and group; the health member identity, contact and group (rights are not his remit);
+    # and for both the synthesis read appointments, notes, plan and situation.
+    assert entries.count('<li class="access') == 15
     # Newest first: the health member read after the référent.
     assert entries.index("CSAPA Les Tilleuls") < entries.index("Service insertion du Département")
     assert entries.count("Consultation de votre carnet") == 2

@@ -1,0 +1,1 @@
+"""Documents of a record: uploaded files, encrypted at rest, downloaded as attachments."""

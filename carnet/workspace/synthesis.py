@@ -1,0 +1,164 @@
+"""The record's synthesis: what a professional needs to know on opening a record.
+
+The next appointment, the last contact, overdue actions, a new orientation still without
+a first appointment, the référent and the open freins, each computed only from a section
+the viewer may read, and each section read written to the audit log once. The figures
+come from the portfolio's own alert definitions (`workspace.alerts`), in one statement;
+the open freins in a second: the page costs the same whatever the record's size.
+
+Orientation and contracts join the synthesis with the issue that builds them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import BindParameter, ColumnElement, bindparam, select
+
+from carnet import clock, db
+from carnet.records import gate
+from carnet.records.gate import RecordAccess
+from carnet.records.services import MemberView
+from carnet.referential.models import Theme
+from carnet.security.permissions import GroupRole, Section
+from carnet.situation.models import Barrier, BarrierStatus
+from carnet.workspace import alerts
+
+# A référent for this long without any appointment: « nouvelle orientation » (as the
+# portfolio counts it).
+NEW_DAYS = 60
+# Beyond this many days without contact, the synthesis says so.
+QUIET_DAYS = 90
+
+
+class Tag(StrEnum):
+    SYNTHESIS_READ = "workspace:synthesis:read"
+
+
+@dataclass(frozen=True)
+class OpenBarrier:
+    label: str
+    theme_label: str
+    status: BarrierStatus
+    since: date
+
+
+@dataclass(frozen=True)
+class Synthesis:
+    sections: frozenset[Section]
+    referent: MemberView | None
+    next_appointment_at: datetime | None
+    last_contact_at: datetime | None
+    days_since_contact: int | None
+    overdue_actions: int
+    awaiting_first_appointment: bool
+    open_barriers: list[OpenBarrier]
+
+    def shows(self, section: Section | str) -> bool:
+        return Section(section) in self.sections
+
+    @property
+    def alert_count(self) -> int:
+        quiet = self.days_since_contact is not None and self.days_since_contact > QUIET_DAYS
+        return (
+            int(self.overdue_actions > 0)
+            + int(self.awaiting_first_appointment)
+            + int(quiet)
+            + int(self.shows(Section.GROUP) and self.referent is None)
+        )
+
+
+_SECTIONS = (Section.APPOINTMENTS, Section.NOTES, Section.PLAN, Section.SITUATION)
+
+
+def for_record(access: RecordAccess, members: list[MemberView]) -> Synthesis:
+    """The synthesis of a record opened by `records.services.get_record`, whose group
+    (`members`, empty when the viewer may not read it) is reused as read there."""
+    sections = {s for s in _SECTIONS if access.can(s)}
+    for section in sorted(sections):
+        gate.read_more(access, section, Tag.SYNTHESIS_READ)
+    figures = _figures(access, sections)
+    referent = next((m for m in members if m.role is GroupRole.REFERENT), None)
+    contacts = [figures.get("last_seen_at"), figures.get("last_note_at")]
+    last_contact = max((at for at in contacts if at is not None), default=None)
+    awaiting = bool(
+        referent is not None
+        and "met_since" in figures
+        and not figures["met_since"]
+        and referent.started_at >= clock.now() - timedelta(days=NEW_DAYS)
+    )
+    return Synthesis(
+        sections=frozenset(sections | ({Section.GROUP} if members else set())),
+        referent=referent,
+        next_appointment_at=figures.get("next_appointment_at"),
+        last_contact_at=last_contact,
+        days_since_contact=(clock.today() - last_contact.date()).days if last_contact else None,
+        overdue_actions=int(figures.get("overdue_actions") or 0),
+        awaiting_first_appointment=awaiting,
+        open_barriers=_open_barriers(access) if Section.SITUATION in sections else [],
+    )
+
+
+def _figures(access: RecordAccess, sections: set[Section]) -> dict[str, Any]:
+    """The alerts' figures in one statement, each only from a section the viewer may
+    read: a figure left out is absent from the result."""
+    person: BindParameter[uuid.UUID] = bindparam("person_id", access.beneficiary.id)
+    journey = access.beneficiary.current_journey
+    wanted: dict[str, ColumnElement[Any]] = {}
+    if Section.APPOINTMENTS in sections:
+        wanted["next_appointment_at"] = alerts.next_appointment_at(person)
+        wanted["last_seen_at"] = alerts.last_seen_at(person)
+        wanted["met_since"] = alerts.met_since(person, bindparam("referent_since"))
+    if journey is not None:
+        journey_id: BindParameter[uuid.UUID] = bindparam("journey_id", journey.id)
+        if Section.NOTES in sections:
+            wanted["last_note_at"] = alerts.last_note_at(person, journey_id)
+        if Section.PLAN in sections:
+            wanted["overdue_actions"] = alerts.overdue_actions(person, journey_id)
+    if not wanted:
+        return {}
+    row = db.session().execute(
+        select(*(column.label(name) for name, column in wanted.items())),
+        {
+            "now": clock.now(),
+            "today": clock.today(),
+            "viewer_id": access.actor.account_id,
+            "referent_since": _referent_since(access),
+        },
+    )
+    return dict(row.one()._mapping)
+
+
+def _referent_since(access: RecordAccess) -> datetime:
+    journey = access.beneficiary.current_journey
+    started = [
+        m.started_at
+        for m in (journey.group if journey else [])
+        if m.role == GroupRole.REFERENT and m.ended_at is None
+    ]
+    return started[0] if started else clock.now()
+
+
+def _open_barriers(access: RecordAccess) -> list[OpenBarrier]:
+    rows = db.session().execute(
+        select(Barrier, Theme.label)
+        .join(Theme, Theme.id == Barrier.theme_id)
+        .where(
+            Barrier.beneficiary_id == access.beneficiary.id,
+            Barrier.status != BarrierStatus.LIFTED,
+        )
+        .order_by(Barrier.identified_on.desc(), Barrier.id)
+    )
+    return [
+        OpenBarrier(
+            label=barrier.label,
+            theme_label=theme_label,
+            status=barrier.status,
+            since=barrier.in_progress_on or barrier.identified_on,
+        )
+        for barrier, theme_label in rows
+    ]
