@@ -37,6 +37,7 @@ from carnet.referential import services as referential
 from carnet.referential.models import EntryKind, OarsaCategory
 from carnet.referential.services import ThemeView
 from carnet.security import crypto
+from carnet.situation import health as health_services
 from carnet.situation import services as situation
 from carnet.situation.models import (
     Barrier,
@@ -169,7 +170,7 @@ class _Writer:
         self,
         person: Beneficiary,
         journey: Journey | None,
-        kind: situation.Event,
+        kind: situation.Event | health_services.Event,
         at: datetime,
         author: _Author,
         **details: str,
@@ -375,6 +376,15 @@ class _Writer:
     def health(
         self, person: Beneficiary, journey: Journey | None, author: _Author, since: date, rqth: bool
     ) -> None:
+        """Health freins, health partners' notes and, for some, an RQTH, all sealed."""
+        self._health_barriers(person, journey, author, since)
+        self._health_notes(person, journey, author, since)
+        if rqth:
+            self._rqth(person, journey, author, since)
+
+    def _health_barriers(
+        self, person: Beneficiary, journey: Journey | None, author: _Author, since: date
+    ) -> None:
         for label, details in self.rng.sample(HEALTH_FREINS, k=self.rng.randint(1, 2)):
             status = self.rng.choice(_BARRIER_STATUSES)
             identified = self._day_between(since, self.today)
@@ -394,32 +404,36 @@ class _Writer:
                 created_at=self._at(identified),
                 version=1 + (started is not None) + (lifted is not None),
             )
-            table = situation.HEALTH_BARRIER_TABLE
+            table = health_services.HEALTH_BARRIER_TABLE
             row.label_sealed = self._seal(
-                person, table, situation.HEALTH_LABEL_COLUMN, row.id, label
+                person, table, health_services.HEALTH_LABEL_COLUMN, row.id, label
             )
             if details:
                 row.details_sealed = self._seal(
-                    person, table, situation.HEALTH_DETAILS_COLUMN, row.id, details
+                    person, table, health_services.HEALTH_DETAILS_COLUMN, row.id, details
                 )
             self.rows["health"].append(row)
             ids = {"barrier_id": str(row.id)}
             self._event(
                 person,
                 journey,
-                situation.Event.HEALTH_BARRIER_ADDED,
+                health_services.Event.HEALTH_BARRIER_ADDED,
                 self._at(identified),
                 author,
                 **ids,
             )
             for day, kind in (
-                (started, situation.Event.HEALTH_BARRIER_STARTED),
-                (lifted, situation.Event.HEALTH_BARRIER_LIFTED),
+                (started, health_services.Event.HEALTH_BARRIER_STARTED),
+                (lifted, health_services.Event.HEALTH_BARRIER_LIFTED),
             ):
                 if day is not None:
                     self._event(
                         person, journey, kind, self._at(day), author, on=day.isoformat(), **ids
                     )
+
+    def _health_notes(
+        self, person: Beneficiary, journey: Journey | None, author: _Author, since: date
+    ) -> None:
         for body in self.rng.sample(HEALTH_NOTES, k=self.rng.randint(1, 2)):
             at = self._at(self._day_between(since, self.today))
             note = HealthNote(
@@ -431,14 +445,21 @@ class _Writer:
                 created_at=at,
             )
             note.body_sealed = self._seal(
-                person, situation.HEALTH_NOTE_TABLE, situation.HEALTH_NOTE_COLUMN, note.id, body
+                person,
+                health_services.HEALTH_NOTE_TABLE,
+                health_services.HEALTH_NOTE_COLUMN,
+                note.id,
+                body,
             )
             self.rows["health"].append(note)
             self._event(
-                person, journey, situation.Event.HEALTH_NOTE_ADDED, at, author, note_id=str(note.id)
+                person,
+                journey,
+                health_services.Event.HEALTH_NOTE_ADDED,
+                at,
+                author,
+                note_id=str(note.id),
             )
-        if rqth:
-            self._rqth(person, journey, author, since)
 
     def _rqth(
         self, person: Beneficiary, journey: Journey | None, author: _Author, since: date
@@ -464,13 +485,15 @@ class _Writer:
         )
         row.details_sealed = self._seal(
             person,
-            situation.RQTH_TABLE,
-            situation.RQTH_COLUMN,
+            health_services.RQTH_TABLE,
+            health_services.RQTH_COLUMN,
             row.id,
             json.dumps(payload, sort_keys=True),
         )
         self.rows["health"].append(row)
-        self._event(person, journey, situation.Event.RQTH_UPDATED, at, author, rqth_id=str(row.id))
+        self._event(
+            person, journey, health_services.Event.RQTH_UPDATED, at, author, rqth_id=str(row.id)
+        )
 
     # -- consents ------------------------------------------------------------------------
     def consent(
@@ -503,7 +526,9 @@ class _Writer:
             )
         )
         mode = (
-            situation.ConsentMode.ACCOMPANIED if accompanied else situation.ConsentMode.AUTONOMOUS
+            health_services.ConsentMode.ACCOMPANIED
+            if accompanied
+            else health_services.ConsentMode.AUTONOMOUS
         )
         details = {
             "scope": ConsentScope.HEALTH.value,
@@ -511,16 +536,16 @@ class _Writer:
             "mode": mode.value,
         }
         granted = (
-            situation.Event.CONSENT_GRANTED_ACCOMPANIED
+            health_services.Event.CONSENT_GRANTED_ACCOMPANIED
             if accompanied
-            else situation.Event.CONSENT_GRANTED
+            else health_services.Event.CONSENT_GRANTED
         )
         self._event(person, journey, granted, granted_at, recorder, **details)
         if withdrawn_at is not None:
             withdrawal = (
-                situation.Event.CONSENT_WITHDRAWN_ACCOMPANIED
+                health_services.Event.CONSENT_WITHDRAWN_ACCOMPANIED
                 if accompanied
-                else situation.Event.CONSENT_WITHDRAWN
+                else health_services.Event.CONSENT_WITHDRAWN
             )
             self._event(person, journey, withdrawal, withdrawn_at, recorder, **details)
 

@@ -9,6 +9,7 @@ testing a role.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -127,31 +128,27 @@ def open_record(
 
 def read_more(
     access: RecordAccess,
-    section: Section,
-    tag: str,
+    reads: Iterable[tuple[Section, str]],
     *,
-    object_id: uuid.UUID | None = None,
     purpose: Purpose = Purpose.NORMAL,
-) -> Decision:
-    """Authorize reading one more section of a record already opened with `open_record`
-    and write its own audit row, without loading the beneficiary again.
+) -> None:
+    """Authorize reading more sections of a record already opened with `open_record` and
+    write one audit row per section, in one append, without loading the beneficiary again.
 
     For pages that show several sections: each section shown is one audited read. Raises
-    PolicyDenied / PolicyNotFound like `open_record`; callers ask `access.can(section)`
-    first and leave out what the viewer may not read."""
-    decision = policy.authorize(access.actor, access.facts, section, Level.READ)
-    audit.record_access(
+    PolicyDenied / PolicyNotFound like `open_record` (and writes nothing then); callers
+    ask `access.can(section)` first and leave out what the viewer may not read."""
+    wanted = list(reads)
+    for section, _tag in wanted:
+        policy.authorize(access.actor, access.facts, section, Level.READ)
+    audit.record_reads(
         db.session(),
         actor=access.actor,
         departement_id=access.beneficiary.departement_id,
         beneficiary_id=access.beneficiary.id,
-        object_id=object_id,
-        section=permission(section, Level.READ),
-        action=AuditAction.READ,
-        tag=tag,
+        reads=[audit.Read(permission(section, Level.READ), tag) for section, tag in wanted],
         purpose=purpose,
     )
-    return decision
 
 
 def open_record_for_action(

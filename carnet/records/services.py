@@ -345,11 +345,9 @@ def get_record(*, actor: Principal, beneficiary_id: uuid.UUID) -> RecordPage:
     access = gate.open_record(
         actor=actor, beneficiary_id=beneficiary_id, section=Section.IDENTITY, tag=Tag.RECORD_READ
     )
-    sections = {Section.IDENTITY}
-    for section, tag in RECORD_PAGE_SECTIONS:
-        if access.can(section):
-            gate.read_more(access, section, tag)
-            sections.add(section)
+    reads = [(section, tag) for section, tag in RECORD_PAGE_SECTIONS if access.can(section)]
+    gate.read_more(access, reads)
+    sections = {Section.IDENTITY, *(section for section, _tag in reads)}
     members: list[MemberView] = []
     history: list[MemberView] = []
     if Section.GROUP in sections:

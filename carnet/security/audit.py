@@ -15,9 +15,11 @@ import hashlib
 import hmac
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import ForeignKey, Index, LargeBinary, String, UniqueConstraint, select, text
 from sqlalchemy.engine import ScalarResult
@@ -90,6 +92,14 @@ def _str(value: uuid.UUID | None) -> str | None:
     return None if value is None else str(value)
 
 
+@dataclass(frozen=True)
+class Read:
+    """One section read, for `record_reads`."""
+
+    section: str
+    tag: str
+
+
 def record_access(
     db: Session,
     *,
@@ -108,6 +118,48 @@ def record_access(
     Any failure raises `Unavailable`, so the caller's transaction rolls back and the page
     shows no data: the log fails closed.
     """
+    fields = {
+        "beneficiary_id": beneficiary_id,
+        "object_id": object_id,
+        "section": section,
+        "action": action,
+        "purpose": purpose,
+        "outcome": outcome,
+        "tag": tag,
+    }
+    return _append(db, actor, departement_id, [fields])[0]
+
+
+def record_reads(
+    db: Session,
+    *,
+    actor: Principal,
+    departement_id: uuid.UUID,
+    beneficiary_id: uuid.UUID,
+    reads: Sequence[Read],
+    purpose: Purpose = Purpose.NORMAL,
+) -> list[AccessEvent]:
+    """Append one allowed read per section shown on a page, chained in order, under one
+    lock and in one INSERT: a page of several sections costs one write, not one per
+    section."""
+    rows = [
+        {
+            "beneficiary_id": beneficiary_id,
+            "object_id": None,
+            "section": read.section,
+            "action": AuditAction.READ,
+            "purpose": purpose,
+            "outcome": Outcome.ALLOWED,
+            "tag": read.tag,
+        }
+        for read in reads
+    ]
+    return _append(db, actor, departement_id, rows) if rows else []
+
+
+def _append(
+    db: Session, actor: Principal, departement_id: uuid.UUID, rows: list[dict[str, Any]]
+) -> list[AccessEvent]:
     # The caller's own pending changes flush first, so their errors stay theirs.
     db.flush()
     try:
@@ -121,36 +173,35 @@ def record_access(
                 .order_by(AccessEvent.seq.desc())
                 .limit(1)
             ).first()
-        seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS)
-        event = AccessEvent(
-            id=uuid.uuid4(),
-            departement_id=departement_id,
-            seq=seq,
-            occurred_at=clock.now(),
-            actor_account_id=actor.account_id,
-            actor_organisation_id=actor.organisation_id,
-            actor_membership_id=actor.membership_id,
-            actor_role=str(actor.role),
-            actor_label=actor.label,
-            auth_method=actor.auth_method,
-            beneficiary_id=beneficiary_id,
-            object_id=object_id,
-            section=section,
-            action=action,
-            purpose=purpose,
-            outcome=outcome,
-            tag=tag,
-            prev_hash=prev_hash,
-        )
-        event.hash = event.compute_hash()
-        db.add(event)
+        seq, prev_hash = (head[0], head[1]) if head else (0, GENESIS)
+        now = clock.now()
+        events = []
+        for fields in rows:
+            seq += 1
+            event = AccessEvent(
+                id=uuid.uuid4(),
+                departement_id=departement_id,
+                seq=seq,
+                occurred_at=now,
+                actor_account_id=actor.account_id,
+                actor_organisation_id=actor.organisation_id,
+                actor_membership_id=actor.membership_id,
+                actor_role=str(actor.role),
+                actor_label=actor.label,
+                auth_method=actor.auth_method,
+                prev_hash=prev_hash,
+                **fields,
+            )
+            event.hash = prev_hash = event.compute_hash()
+            events.append(event)
+        db.add_all(events)
         db.flush()
     except SQLAlchemyError as exc:
         raise Unavailable(
             "Le journal des accès est indisponible : par sécurité, rien n'a été affiché "
             "ni enregistré. Réessayez dans un instant."
         ) from exc
-    return event
+    return events
 
 
 def _lock_chain(db: Session, departement_id: uuid.UUID) -> None:

@@ -23,15 +23,10 @@ from carnet.records import schemas as records_schemas
 from carnet.records.models import DigitalAutonomy
 from carnet.records.schemas import REQUIRED, FormSchema
 from carnet.referential.schemas import STALE_FORM, choice_field, version_field
+from carnet.situation.common import BarrierData, BarrierView, StatusChange
+from carnet.situation.health import RqthChange
 from carnet.situation.models import BarrierStatus, EducationLevel, RqthStatus
-from carnet.situation.services import (
-    BarrierData,
-    BarrierView,
-    DiagnosticData,
-    DiagnosticView,
-    RqthChange,
-    StatusChange,
-)
+from carnet.situation.services import DiagnosticData, DiagnosticView
 
 LABEL_MIN = 3
 LABEL_MAX = 200

@@ -21,7 +21,9 @@ from carnet.errors import CarnetError, Conflict, InvalidInput
 from carnet.records import services as records
 from carnet.security.policy import PolicyDenied, PolicyNotFound
 from carnet.security.principal import Principal
+from carnet.situation import health as health_services
 from carnet.situation import schemas, services
+from carnet.situation.common import BarrierData, StaleEdit, StatusChange
 from carnet.web import require_principal
 
 blueprint = Blueprint("situation", __name__)
@@ -42,8 +44,8 @@ def _invalid(error: InvalidInput) -> Any:
     return _again(errors=error.fields or {"_form": [error.message]}, status=422)
 
 
-@blueprint.errorhandler(services.StaleEdit)
-def _stale(error: services.StaleEdit) -> Any:
+@blueprint.errorhandler(StaleEdit)
+def _stale(error: StaleEdit) -> Any:
     return _again(stale=error, status=409)
 
 
@@ -61,7 +63,7 @@ def _problem(error: CarnetError) -> Any:
     elif isinstance(beneficiary_id, uuid.UUID):
         health = (request.endpoint or "").startswith(("situation.health", "situation.rqth"))
         target = "situation.health" if health else "situation.show"
-        if request.endpoint in ("situation.consents",):
+        if request.endpoint == "situation.consents":
             target = "situation.consents"
         back_url = url_for(target, beneficiary_id=beneficiary_id)
         back_label = "Revenir à la page"
@@ -79,7 +81,7 @@ def _problem(error: CarnetError) -> Any:
 def _again(
     *,
     errors: dict[str, list[str]] | None = None,
-    stale: services.StaleEdit | None = None,
+    stale: StaleEdit | None = None,
     status: int,
 ) -> Any:
     """The page of the refused form again, with the messages and the user's input."""
@@ -104,7 +106,7 @@ def _situation_page(
     actor: Principal,
     args: dict[str, Any],
     errors: dict[str, list[str]],
-    stale: services.StaleEdit | None = None,
+    stale: StaleEdit | None = None,
 ) -> str:
     page = services.get_situation(actor=actor, beneficiary_id=args["beneficiary_id"])
     return render_template(
@@ -124,7 +126,7 @@ def _diagnostic_form_page(
     actor: Principal,
     args: dict[str, Any],
     errors: dict[str, list[str]],
-    stale: services.StaleEdit | None = None,
+    stale: StaleEdit | None = None,
 ) -> str:
     since = None
     if stale is not None:
@@ -170,7 +172,7 @@ def diagnostic(beneficiary_id: uuid.UUID, diagnostic_id: uuid.UUID) -> Any:
 
 @blueprint.post("/personnes/<uuid:beneficiary_id>/situation/freins")
 def add_barrier(beneficiary_id: uuid.UUID) -> Any:
-    data: services.BarrierData = schemas.parse(schemas.BarrierInput(), request.form)
+    data: BarrierData = schemas.parse(schemas.BarrierInput(), request.form)
     barrier_id = services.add_barrier(
         actor=require_principal(), beneficiary_id=beneficiary_id, data=data
     )
@@ -184,7 +186,7 @@ def _barrier_page(
     actor: Principal,
     args: dict[str, Any],
     errors: dict[str, list[str]],
-    stale: services.StaleEdit | None = None,
+    stale: StaleEdit | None = None,
 ) -> str:
     page = services.get_barrier(
         actor=actor, beneficiary_id=args["beneficiary_id"], barrier_id=args["barrier_id"]
@@ -194,9 +196,9 @@ def _barrier_page(
 
 def _barrier_template(
     template: str,
-    page: services.BarrierPage | services.HealthBarrierPage,
+    page: services.BarrierPage | health_services.HealthBarrierPage,
     errors: dict[str, list[str]],
-    stale: services.StaleEdit | None,
+    stale: StaleEdit | None,
 ) -> str:
     form = "status" if request.endpoint and request.endpoint.endswith("_status") else "edit"
     current = schemas.barrier_values(page.barrier)
@@ -225,7 +227,7 @@ def barrier(beneficiary_id: uuid.UUID, barrier_id: uuid.UUID) -> Any:
     args = {"beneficiary_id": beneficiary_id, "barrier_id": barrier_id}
     if request.method == "GET":
         return _barrier_page(actor, args, {})
-    data: services.BarrierData = schemas.parse(schemas.BarrierUpdateInput(), request.form)
+    data: BarrierData = schemas.parse(schemas.BarrierUpdateInput(), request.form)
     changed = services.update_barrier(
         actor=actor, beneficiary_id=beneficiary_id, barrier_id=barrier_id, data=data
     )
@@ -243,7 +245,7 @@ _STATUS_DONE = {
 
 @blueprint.post("/personnes/<uuid:beneficiary_id>/situation/freins/<uuid:barrier_id>/statut")
 def barrier_status(beneficiary_id: uuid.UUID, barrier_id: uuid.UUID) -> Any:
-    change: services.StatusChange = schemas.parse(schemas.StatusInput(), request.form)
+    change: StatusChange = schemas.parse(schemas.StatusInput(), request.form)
     status = services.change_barrier_status(
         actor=require_principal(),
         beneficiary_id=beneficiary_id,
@@ -263,9 +265,9 @@ def _health_page(
     actor: Principal,
     args: dict[str, Any],
     errors: dict[str, list[str]],
-    stale: services.StaleEdit | None = None,
+    stale: StaleEdit | None = None,
 ) -> str:
-    page = services.get_health(actor=actor, beneficiary_id=args["beneficiary_id"])
+    page = health_services.get_health(actor=actor, beneficiary_id=args["beneficiary_id"])
     form = {
         "situation.add_health_barrier": "barrier",
         "situation.rqth": "rqth",
@@ -292,8 +294,8 @@ def health(beneficiary_id: uuid.UUID) -> Any:
 
 @blueprint.post("/personnes/<uuid:beneficiary_id>/sante/freins")
 def add_health_barrier(beneficiary_id: uuid.UUID) -> Any:
-    data: services.BarrierData = schemas.parse(schemas.HealthBarrierInput(), request.form)
-    barrier_id = services.add_health_barrier(
+    data: BarrierData = schemas.parse(schemas.HealthBarrierInput(), request.form)
+    barrier_id = health_services.add_health_barrier(
         actor=require_principal(), beneficiary_id=beneficiary_id, data=data
     )
     flash("Le frein de santé est noté ; son statut est « identifié ».", "success")
@@ -306,9 +308,9 @@ def _health_barrier_page(
     actor: Principal,
     args: dict[str, Any],
     errors: dict[str, list[str]],
-    stale: services.StaleEdit | None = None,
+    stale: StaleEdit | None = None,
 ) -> str:
-    page = services.get_health_barrier(
+    page = health_services.get_health_barrier(
         actor=actor, beneficiary_id=args["beneficiary_id"], barrier_id=args["health_barrier_id"]
     )
     return _barrier_template("situation/health_barrier.html", page, errors, stale)
@@ -323,8 +325,8 @@ def health_barrier(beneficiary_id: uuid.UUID, health_barrier_id: uuid.UUID) -> A
     args = {"beneficiary_id": beneficiary_id, "health_barrier_id": health_barrier_id}
     if request.method == "GET":
         return _health_barrier_page(actor, args, {})
-    data: services.BarrierData = schemas.parse(schemas.HealthBarrierUpdateInput(), request.form)
-    changed = services.update_health_barrier(
+    data: BarrierData = schemas.parse(schemas.HealthBarrierUpdateInput(), request.form)
+    changed = health_services.update_health_barrier(
         actor=actor, beneficiary_id=beneficiary_id, barrier_id=health_barrier_id, data=data
     )
     flash("Le frein est enregistré." if changed else "Le frein n'a pas changé.", "success")
@@ -337,8 +339,8 @@ def health_barrier(beneficiary_id: uuid.UUID, health_barrier_id: uuid.UUID) -> A
 
 @blueprint.post("/personnes/<uuid:beneficiary_id>/sante/freins/<uuid:health_barrier_id>/statut")
 def health_barrier_status(beneficiary_id: uuid.UUID, health_barrier_id: uuid.UUID) -> Any:
-    change: services.StatusChange = schemas.parse(schemas.StatusInput(), request.form)
-    status = services.change_health_barrier_status(
+    change: StatusChange = schemas.parse(schemas.StatusInput(), request.form)
+    status = health_services.change_health_barrier_status(
         actor=require_principal(),
         beneficiary_id=beneficiary_id,
         barrier_id=health_barrier_id,
@@ -354,8 +356,10 @@ def health_barrier_status(beneficiary_id: uuid.UUID, health_barrier_id: uuid.UUI
 
 @blueprint.post("/personnes/<uuid:beneficiary_id>/sante/rqth")
 def rqth(beneficiary_id: uuid.UUID) -> Any:
-    change: services.RqthChange = schemas.parse(schemas.RqthInput(), request.form)
-    services.update_rqth(actor=require_principal(), beneficiary_id=beneficiary_id, change=change)
+    change: health_services.RqthChange = schemas.parse(schemas.RqthInput(), request.form)
+    health_services.update_rqth(
+        actor=require_principal(), beneficiary_id=beneficiary_id, change=change
+    )
     flash("La situation RQTH est enregistrée.", "success")
     return redirect(url_for("situation.health", beneficiary_id=beneficiary_id, _anchor="rqth"))
 
@@ -363,7 +367,9 @@ def rqth(beneficiary_id: uuid.UUID) -> Any:
 @blueprint.post("/personnes/<uuid:beneficiary_id>/sante/notes")
 def add_health_note(beneficiary_id: uuid.UUID) -> Any:
     body: str = schemas.parse(schemas.HealthNoteInput(), request.form)
-    services.add_health_note(actor=require_principal(), beneficiary_id=beneficiary_id, body=body)
+    health_services.add_health_note(
+        actor=require_principal(), beneficiary_id=beneficiary_id, body=body
+    )
     flash("La note est enregistrée dans le volet santé.", "success")
     return redirect(url_for("situation.health", beneficiary_id=beneficiary_id, _anchor="notes"))
 
@@ -375,10 +381,10 @@ def _consents_page(
     actor: Principal,
     args: dict[str, Any],
     errors: dict[str, list[str]],
-    stale: services.StaleEdit | None = None,
+    stale: StaleEdit | None = None,
 ) -> str:
     beneficiary_id = args.get("beneficiary_id") or records.own_record_id(actor)
-    page = services.get_consents(actor=actor, beneficiary_id=beneficiary_id)
+    page = health_services.get_consents(actor=actor, beneficiary_id=beneficiary_id)
     return render_template(
         "situation/consents.html",
         page=page,
@@ -387,7 +393,7 @@ def _consents_page(
     )
 
 
-def _consent_done(change: services.ConsentChange) -> str:
+def _consent_done(change: health_services.ConsentChange) -> str:
     if change.granted:
         return (
             f"L'accord est enregistré : « {change.organisation_label} » peut lire le volet santé."
@@ -409,7 +415,7 @@ def consents(beneficiary_id: uuid.UUID) -> Any:
     decision: schemas.ConsentDecision = schemas.parse(
         schemas.AccompaniedConsentInput(), request.form
     )
-    change = services.change_health_consent(
+    change = health_services.change_health_consent(
         actor=actor,
         beneficiary_id=beneficiary_id,
         organisation_id=decision.organisation_id,
@@ -429,7 +435,7 @@ def own_consents() -> Any:
     if request.method == "GET":
         return _consents_page(actor, {}, {})
     decision: schemas.ConsentDecision = schemas.parse(schemas.ConsentInput(), request.form)
-    change = services.change_health_consent(
+    change = health_services.change_health_consent(
         actor=actor,
         beneficiary_id=records.own_record_id(actor),
         organisation_id=decision.organisation_id,
@@ -441,7 +447,7 @@ def own_consents() -> Any:
 
 _PAGES: dict[
     str,
-    Callable[[Principal, dict[str, Any], dict[str, list[str]], services.StaleEdit | None], str],
+    Callable[[Principal, dict[str, Any], dict[str, list[str]], StaleEdit | None], str],
 ] = {
     "situation.show": _situation_page,
     "situation.add_barrier": _situation_page,

@@ -11,13 +11,14 @@ Orientation and contracts join the synthesis with the issue that builds them.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BindParameter, ColumnElement, bindparam, select
+from sqlalchemy import BindParameter, ColumnElement, Select, bindparam, select
 
 from carnet import clock, db
 from carnet.records import gate
@@ -79,8 +80,7 @@ def for_record(access: RecordAccess, members: list[MemberView]) -> Synthesis:
     """The synthesis of a record opened by `records.services.get_record`, whose group
     (`members`, empty when the viewer may not read it) is reused as read there."""
     sections = {s for s in _SECTIONS if access.can(s)}
-    for section in sorted(sections):
-        gate.read_more(access, section, Tag.SYNTHESIS_READ)
+    gate.read_more(access, [(section, Tag.SYNTHESIS_READ) for section in sorted(sections)])
     figures = _figures(access, sections)
     referent = next((m for m in members if m.role is GroupRole.REFERENT), None)
     contacts = [figures.get("last_seen_at"), figures.get("last_note_at")]
@@ -106,24 +106,15 @@ def for_record(access: RecordAccess, members: list[MemberView]) -> Synthesis:
 def _figures(access: RecordAccess, sections: set[Section]) -> dict[str, Any]:
     """The alerts' figures in one statement, each only from a section the viewer may
     read: a figure left out is absent from the result."""
-    person: BindParameter[uuid.UUID] = bindparam("person_id", access.beneficiary.id)
     journey = access.beneficiary.current_journey
-    wanted: dict[str, ColumnElement[Any]] = {}
-    if Section.APPOINTMENTS in sections:
-        wanted["next_appointment_at"] = alerts.next_appointment_at(person)
-        wanted["last_seen_at"] = alerts.last_seen_at(person)
-        wanted["met_since"] = alerts.met_since(person, bindparam("referent_since"))
-    if journey is not None:
-        journey_id: BindParameter[uuid.UUID] = bindparam("journey_id", journey.id)
-        if Section.NOTES in sections:
-            wanted["last_note_at"] = alerts.last_note_at(person, journey_id)
-        if Section.PLAN in sections:
-            wanted["overdue_actions"] = alerts.overdue_actions(person, journey_id)
-    if not wanted:
+    statement = _statement(frozenset(sections), journey is not None)
+    if statement is None:
         return {}
     row = db.session().execute(
-        select(*(column.label(name) for name, column in wanted.items())),
+        statement,
         {
+            "person_id": access.beneficiary.id,
+            "journey_id": journey.id if journey else None,
             "now": clock.now(),
             "today": clock.today(),
             "viewer_id": access.actor.account_id,
@@ -131,6 +122,27 @@ def _figures(access: RecordAccess, sections: set[Section]) -> dict[str, Any]:
         },
     )
     return dict(row.one()._mapping)
+
+
+@functools.cache
+def _statement(sections: frozenset[Section], has_journey: bool) -> Select[Any] | None:
+    """Built once per shape (the sections readable, a journey or not): building the
+    subqueries costs more than running them."""
+    person: BindParameter[uuid.UUID] = bindparam("person_id")
+    wanted: dict[str, ColumnElement[Any]] = {}
+    if Section.APPOINTMENTS in sections:
+        wanted["next_appointment_at"] = alerts.next_appointment_at(person)
+        wanted["last_seen_at"] = alerts.last_seen_at(person)
+        wanted["met_since"] = alerts.met_since(person, bindparam("referent_since"))
+    if has_journey:
+        journey: BindParameter[uuid.UUID] = bindparam("journey_id")
+        if Section.NOTES in sections:
+            wanted["last_note_at"] = alerts.last_note_at(person, journey)
+        if Section.PLAN in sections:
+            wanted["overdue_actions"] = alerts.overdue_actions(person, journey)
+    if not wanted:
+        return None
+    return select(*(column.label(name) for name, column in wanted.items()))
 
 
 def _referent_since(access: RecordAccess) -> datetime:

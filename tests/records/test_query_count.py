@@ -2,8 +2,8 @@
 
 Two people of the same département, followed by the same référent and the same mission
 locale member: one with a small record (one of everything), one with a large record (many
-group members, past journeys, plan objectives and actions, appointments, notes, consents
-and timeline events). Both pages are read the same way; every statement the request sends
+group members, past journeys, plan objectives and actions, appointments, notes, consents,
+freins and timeline events). Both pages are read the same way; every statement the request sends
 to the database is counted (session, principal, policy, audit rows, sections, commit).
 A record with nothing at all in a list may skip that list's lookups; one of everything
 against many of everything is the comparison that finds a query per row.
@@ -54,6 +54,7 @@ from carnet.referential import services as referential_services
 from carnet.referential.models import Theme
 from carnet.security import crypto
 from carnet.security.permissions import GroupRole, OrganisationKind
+from carnet.situation.models import Barrier, BarrierStatus, Declarant
 from carnet.tenancy.models import Organisation
 from tests.factories import (
     AccountFactory,
@@ -86,11 +87,12 @@ class Size:
     appointments: int
     notes: int
     consents: int
+    barriers: int
     events: int
 
 
-SMALL = Size(1, 1, 1, 1, 1, 1, 1, 1, 1)
-LARGE = Size(24, 3, 6, 3, 4, 30, 30, 3, 150)
+SMALL = Size(1, 1, 1, 1, 1, 1, 1, 1, 1, 1)
+LARGE = Size(24, 3, 6, 3, 4, 30, 30, 3, 20, 150)
 
 
 @contextmanager
@@ -199,6 +201,7 @@ class _RecordBuilder:
                     recorded_by_id=self.world.referent.id,
                 )
             )
+        self._barriers(person, journey, size, authors)
         for number in range(size.events):
             actor_account, actor_organisation = authors[number % len(authors)]
             self.session.add(
@@ -337,6 +340,42 @@ class _RecordBuilder:
         self.session.add_all(rows)
         self.session.flush()
         return rows
+
+    def _barriers(
+        self,
+        person: Beneficiary,
+        journey: Journey,
+        size: Size,
+        authors: list[tuple[uuid.UUID, uuid.UUID]],
+    ) -> None:
+        """Freins périphériques: identified, being lifted, lifted (the synthesis lists the
+        open ones)."""
+        statuses = list(BarrierStatus)
+        for number in range(size.barriers):
+            account_id, organisation_id = authors[number % len(authors)]
+            status = statuses[number % len(statuses)]
+            identified = dt.date(2026, 1, 10) + dt.timedelta(days=number)
+            self.session.add(
+                Barrier(
+                    departement_id=self.departement_id,
+                    beneficiary_id=person.id,
+                    journey_id=journey.id,
+                    theme_id=self.themes[number % len(self.themes)],
+                    label=f"Frein {number}",
+                    status=status,
+                    identified_on=identified,
+                    in_progress_on=identified + dt.timedelta(days=5)
+                    if status is BarrierStatus.IN_PROGRESS
+                    else None,
+                    lifted_on=identified + dt.timedelta(days=20)
+                    if status is BarrierStatus.LIFTED
+                    else None,
+                    declared_by=Declarant.PROFESSIONAL,
+                    author_account_id=account_id,
+                    author_organisation_id=organisation_id,
+                )
+            )
+        self.session.flush()
 
     def _notes(
         self,

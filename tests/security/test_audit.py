@@ -103,6 +103,33 @@ def test_each_row_holds_the_hash_of_the_previous_one(
     assert report.head == third.hash
 
 
+def test_the_reads_of_a_page_are_chained_in_order_in_one_append(
+    db_session: Session, departement: Departement
+) -> None:
+    (before,) = append(db_session, departement.id, 1)
+    person = uuid.uuid4()
+    reads = [audit.Read("contact:read", "records:contact:read"), audit.Read("plan:read", "x:y:z")]
+    contact, plan = audit.record_reads(
+        db_session,
+        actor=professional(departement.id),
+        departement_id=departement.id,
+        beneficiary_id=person,
+        reads=reads,
+    )
+    (after,) = append(db_session, departement.id, 1)
+    assert [e.seq for e in (before, contact, plan, after)] == [1, 2, 3, 4]
+    assert (contact.prev_hash, plan.prev_hash, after.prev_hash) == (
+        before.hash,
+        contact.hash,
+        plan.hash,
+    )
+    assert [(e.section, e.tag, e.beneficiary_id) for e in (contact, plan)] == [
+        ("contact:read", "records:contact:read", person),
+        ("plan:read", "x:y:z", person),
+    ]
+    assert audit.verify_chain(db_session, departement.id).problem is None
+
+
 def test_each_departement_has_its_own_chain(db_session: Session, departement: Departement) -> None:
     other = DepartementFactory()
     db_session.flush()

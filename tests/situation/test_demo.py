@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from carnet.demo.loader import load_demo
 from carnet.records.models import Beneficiary, Consent, TimelineEvent
 from carnet.security import crypto
-from carnet.situation import services
+from carnet.situation import health as health_services
 from carnet.situation.models import (
     Barrier,
     BarrierStatus,
@@ -59,8 +59,8 @@ def test_demo_situations_and_health_compartments(db_session: Any) -> None:
         label = field_crypto.open(
             db_session,
             beneficiary_id=row.beneficiary_id,
-            table=services.HEALTH_BARRIER_TABLE,
-            column=services.HEALTH_LABEL_COLUMN,
+            table=health_services.HEALTH_BARRIER_TABLE,
+            column=health_services.HEALTH_LABEL_COLUMN,
             row_id=row.id,
             sealed=row.label_sealed,
         )
@@ -73,8 +73,8 @@ def test_demo_situations_and_health_compartments(db_session: Any) -> None:
         field_crypto.open(
             db_session,
             beneficiary_id=rqth.beneficiary_id,
-            table=services.RQTH_TABLE,
-            column=services.RQTH_COLUMN,
+            table=health_services.RQTH_TABLE,
+            column=health_services.RQTH_COLUMN,
             row_id=rqth.id,
             sealed=rqth.details_sealed,
         )

@@ -19,7 +19,9 @@ from carnet.security import policy
 from carnet.security.audit import AccessEvent
 from carnet.security.permissions import Level, OrganisationKind, PrincipalRole, Section
 from carnet.security.principal import Principal
+from carnet.situation import health as health_services
 from carnet.situation import services
+from carnet.situation.common import BarrierData, StatusChange
 from carnet.situation.models import (
     Barrier,
     BarrierStatus,
@@ -64,7 +66,7 @@ def test_the_person_declares_a_frein_on_his_or_her_own_record(world):
     barrier_id = services.add_barrier(
         actor=_person(world),
         beneficiary_id=world.person.id,
-        data=services.BarrierData(
+        data=BarrierData(
             label="Pas de place en crèche pour ma fille",
             details="Je ne peux pas aller aux ateliers le matin.",
             theme_id=world.theme_id,
@@ -101,7 +103,7 @@ def test_the_person_moves_his_or_her_own_frein_forward(world):
         actor=_person(world),
         beneficiary_id=world.person.id,
         barrier_id=barrier_id,
-        change=services.StatusChange(BarrierStatus.LIFTED, None, 1),
+        change=StatusChange(BarrierStatus.LIFTED, None, 1),
     )
     assert status is BarrierStatus.LIFTED
     row = db.session().get(Barrier, barrier_id)
@@ -138,10 +140,10 @@ def test_the_person_records_a_version_of_the_diagnostic(world):
 
 
 def test_the_person_reads_but_does_not_write_the_health_compartment(world):
-    page = services.get_health(actor=_person(world), beneficiary_id=world.person.id)
+    page = health_services.get_health(actor=_person(world), beneficiary_id=world.person.id)
     assert not page.can_write
     with pytest.raises(policy.PolicyDenied):
-        services.add_health_note(
+        health_services.add_health_note(
             actor=_person(world), beneficiary_id=world.person.id, body="Une note"
         )
 
@@ -152,7 +154,7 @@ def test_another_person_cannot_declare_on_a_record_not_his_or_her_own(world):
         services.add_barrier(
             actor=other,
             beneficiary_id=world.person.id,
-            data=services.BarrierData(label="Un frein", details=None, theme_id=world.theme_id),
+            data=BarrierData(label="Un frein", details=None, theme_id=world.theme_id),
         )
 
 
@@ -164,16 +166,16 @@ def test_the_persons_consent_reaches_the_policy_at_once(world):
         return policy.can(referent, facts, Section.HEALTH, Level.READ)
 
     assert not can_read()
-    change = services.change_health_consent(
+    change = health_services.change_health_consent(
         actor=_person(world),
         beneficiary_id=world.person.id,
         organisation_id=world.departement_org.id,
         grant=True,
     )
-    assert change.mode is services.ConsentMode.AUTONOMOUS
+    assert change.mode is health_services.ConsentMode.AUTONOMOUS
     assert change.organisation_label == "Service insertion du Département"
     assert can_read()
-    services.change_health_consent(
+    health_services.change_health_consent(
         actor=_person(world),
         beneficiary_id=world.person.id,
         organisation_id=world.departement_org.id,
@@ -232,9 +234,10 @@ def test_a_status_and_its_dates_always_agree(world, status, started, lifted):
 
 
 def test_every_event_written_here_has_a_french_label_and_a_domain():
-    for kind in services.Event:
+    kinds = [*services.Event, *health_services.Event]
+    for kind in kinds:
         assert kind in records.EVENT_LABELS, kind
         assert kind.split(":", 1)[0] in records.DOMAIN_LABELS, kind
-    health = [kind for kind in services.Event if kind.startswith("health:")]
+    health = [kind for kind in kinds if kind.startswith("health:")]
     assert all(kind.startswith(records.HEALTH_KIND_PREFIX) for kind in health)
     assert health

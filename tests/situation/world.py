@@ -16,7 +16,7 @@ from carnet import clock, db
 from carnet.records.models import Consent, ConsentScope
 from carnet.referential.models import Aim, EntryKind, OarsaCategory, Theme, ThemeEntry
 from carnet.security import crypto, scoping
-from carnet.situation import services
+from carnet.situation import health as health_services
 from carnet.situation.models import (
     Barrier,
     BarrierStatus,
@@ -143,8 +143,8 @@ def _seed(world: World) -> SituationIds:
         session,
         beneficiary_id=person.id,
         departement_id=person.departement_id,
-        table=services.HEALTH_BARRIER_TABLE,
-        column=services.HEALTH_LABEL_COLUMN,
+        table=health_services.HEALTH_BARRIER_TABLE,
+        column=health_services.HEALTH_LABEL_COLUMN,
         row_id=health_barrier.id,
         plaintext=HEALTH_LABEL,
     )
