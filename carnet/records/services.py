@@ -252,9 +252,25 @@ class AccessLogEntry:
 
 
 @dataclass(frozen=True)
+class AccessLogVisit:
+    """Consecutive accesses of one professional in the same minute: one page view shows
+    several sections, each logged, and the person reads them as one visit."""
+
+    entries: list[AccessLogEntry]
+
+    @property
+    def first(self) -> AccessLogEntry:
+        return self.entries[-1]  # the log runs newest first
+
+    @property
+    def is_break_glass(self) -> bool:
+        return any(entry.is_break_glass for entry in self.entries)
+
+
+@dataclass(frozen=True)
 class AccessLogPage:
     access: RecordAccess
-    entries: list[AccessLogEntry]
+    visits: list[AccessLogVisit]
     page: int
     pages: int
     total: int
@@ -1055,7 +1071,8 @@ def list_access_log(*, actor: Principal, beneficiary_id: uuid.UUID, page: int = 
         )
     )
     organisations = tenancy.organisations_by_id(row.actor_organisation_id for row in rows)
-    entries = []
+    visits: list[AccessLogVisit] = []
+    previous: AccessEvent | None = None
     for row in rows:
         organisation = (
             organisations.get(row.actor_organisation_id) if row.actor_organisation_id else None
@@ -1066,18 +1083,31 @@ def list_access_log(*, actor: Principal, beneficiary_id: uuid.UUID, page: int = 
             label = "Traitement automatique"
         else:
             label = "Administration de la plateforme"
-        entries.append(
-            AccessLogEntry(
-                occurred_at=row.occurred_at,
-                organisation_label=label,
-                actor_role=row.actor_role,
-                section=row.section,
-                action=AuditAction(row.action),
-                tag=row.tag,
-                is_break_glass=row.purpose == Purpose.BREAK_GLASS,
-            )
+        entry = AccessLogEntry(
+            occurred_at=row.occurred_at,
+            organisation_label=label,
+            actor_role=row.actor_role,
+            section=row.section,
+            action=AuditAction(row.action),
+            tag=row.tag,
+            is_break_glass=row.purpose == Purpose.BREAK_GLASS,
         )
-    return AccessLogPage(access=access, entries=entries, page=page, pages=pages, total=total)
+        if previous is not None and _same_visit(previous, row):
+            visits[-1].entries.append(entry)
+        else:
+            visits.append(AccessLogVisit([entry]))
+        previous = row
+    return AccessLogPage(access=access, visits=visits, page=page, pages=pages, total=total)
+
+
+def _same_visit(newer: AccessEvent, older: AccessEvent) -> bool:
+    return (
+        newer.actor_account_id == older.actor_account_id
+        and newer.actor_organisation_id == older.actor_organisation_id
+        and newer.actor_role == older.actor_role
+        and newer.occurred_at.replace(second=0, microsecond=0)
+        == older.occurred_at.replace(second=0, microsecond=0)
+    )
 
 
 # -- the history: the generated timeline of the record ------------------------------------------

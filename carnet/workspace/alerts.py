@@ -18,6 +18,9 @@ from carnet.plan import services as plan
 from carnet.plan.models import PlanAction, PlanAxis, PlanObjective
 from carnet.records.models import GroupMembership
 
+# No contact for this long (an attended appointment or a note): « sans nouvelles ».
+QUIET_DAYS = 90
+
 # A membership's column in the portfolio, a bound id in the synthesis.
 IdExpression = ColumnElement[Any] | QueryableAttribute[Any]
 

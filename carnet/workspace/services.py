@@ -125,6 +125,8 @@ class FollowedPerson:
     awaiting_first_appointment: bool
     last_contact_at: datetime | None
     days_since_contact: int | None
+    # No contact for `alerts.QUIET_DAYS` (since the membership began, if never).
+    is_quiet: bool = False
 
     @property
     def alerts(self) -> int:
@@ -132,6 +134,7 @@ class FollowedPerson:
             int(self.appointment_this_week)
             + int(bool(self.overdue_actions))
             + int(self.awaiting_first_appointment)
+            + int(self.is_quiet)
         )
 
 
@@ -145,12 +148,17 @@ class AlertSummary:
     with_overdue_actions: int = 0
     overdue_actions: int = 0
     awaiting_first_appointment: int = 0
+    quiet: int = 0
     new: int = 0
 
     @property
     def new_days(self) -> int:
         """How recent « nouveau » and « nouvelle orientation » are, for the labels."""
         return NEW_DAYS
+
+    @property
+    def quiet_days(self) -> int:
+        return alerts.QUIET_DAYS
 
 
 @dataclass(frozen=True)
@@ -253,7 +261,8 @@ def _roles_reading(actor: Principal, departement_id: uuid.UUID, section: Section
 def _moment() -> dict[str, Any]:
     """The instants a page is computed at, as the statements' parameters: now; today (as
     the plan counts overdue actions, `plan.OPEN_ACTION_STATUSES`); the end of « cette
-    semaine » (next Monday, 00:00 in France); the start of « nouveau »."""
+    semaine » (next Monday, 00:00 in France); the start of « nouveau »; the start of
+    « sans nouvelles »."""
     now = clock.now()
     local = now.astimezone(PARIS).date()
     next_monday = local + timedelta(days=7 - local.weekday())
@@ -262,6 +271,7 @@ def _moment() -> dict[str, Any]:
         "today": clock.today(),
         "week_end": datetime.combine(next_monday, time.min, tzinfo=PARIS),
         "new_since": now - timedelta(days=NEW_DAYS),
+        "quiet_since": now - timedelta(days=alerts.QUIET_DAYS),
     }
 
 
@@ -356,6 +366,11 @@ def _followed(*, caseload: bool, by_territory: bool) -> CTE:
             case((allowed(Section.NOTES), last_note), else_=null()).label("last_note_at"),
             case((allowed(Section.PLAN), overdue), else_=null()).label("overdue_actions"),
             awaiting.label("awaiting"),
+            # Whether the role reads any source of « dernier contact »: only then can a
+            # silence be told apart from what the viewer may not see.
+            case((or_(allowed(Section.APPOINTMENTS), allowed(Section.NOTES)), 1), else_=0).label(
+                "contact_known"
+            ),
             (territory if by_territory else null()).label("territory_id"),
         )
         .select_from(gm)
@@ -380,6 +395,7 @@ class _Derived:
 
     this_week: ColumnElement[int]
     overdue_flag: ColumnElement[int]
+    quiet: ColumnElement[int]
     alerts: ColumnElement[int]
     is_new: ColumnElement[int]
     last_contact: ColumnElement[Any]
@@ -395,10 +411,21 @@ def _derived(followed: CTE) -> _Derived:
         (f.last_seen_at > f.last_note_at, f.last_seen_at),
         else_=f.last_note_at,
     )
+    quiet = case(
+        (
+            and_(
+                f.contact_known == 1,
+                func.coalesce(last_contact, f.since) < bindparam("quiet_since"),
+            ),
+            1,
+        ),
+        else_=0,
+    )
     return _Derived(
         this_week=this_week,
         overdue_flag=overdue_flag,
-        alerts=this_week + overdue_flag + f.awaiting,
+        quiet=quiet,
+        alerts=this_week + overdue_flag + f.awaiting + quiet,
         is_new=case((f.since >= bindparam("new_since"), 1), else_=0),
         last_contact=last_contact,
     )
@@ -416,12 +443,14 @@ def _summary_columns(followed: CTE, d: _Derived) -> list[ColumnElement[Any]]:
         _total(d.overdue_flag).label("with_overdue_actions"),
         _total(followed.c.overdue_actions).label("overdue_total"),
         _total(followed.c.awaiting).label("awaiting_first_appointment"),
+        _total(d.quiet).label("quiet"),
         _total(d.is_new).label("new"),
     ]
 
 
 def _summary(row: Row[*tuple[Any, ...]]) -> AlertSummary:
     return AlertSummary(
+        quiet=int(row.quiet or 0),
         people=int(row.people or 0),
         to_handle=int(row.to_handle or 0),
         appointments_this_week=int(row.appointments_this_week or 0),
@@ -486,6 +515,7 @@ def _portfolio_statement(filters: PortfolioFilters) -> Select[Any]:
         select(
             followed,
             d.this_week.label("this_week"),
+            d.quiet.label("is_quiet"),
             d.is_new.label("is_new"),
             d.last_contact.label("last_contact_at"),
             func.row_number().over(order_by=order).label("position"),
@@ -532,6 +562,7 @@ def _person(row: Row[*tuple[Any, ...]], today: date) -> FollowedPerson:
         awaiting_first_appointment=bool(row.awaiting),
         last_contact_at=last_contact,
         days_since_contact=days,
+        is_quiet=bool(row.is_quiet),
     )
 
 
@@ -650,6 +681,7 @@ def _add(summaries: Iterable[AlertSummary]) -> AlertSummary:
             overdue_actions=total.overdue_actions + s.overdue_actions,
             awaiting_first_appointment=total.awaiting_first_appointment
             + s.awaiting_first_appointment,
+            quiet=total.quiet + s.quiet,
             new=total.new + s.new,
         )
     return total

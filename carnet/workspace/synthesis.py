@@ -32,8 +32,6 @@ from carnet.workspace import alerts
 # A référent for this long without any appointment: « nouvelle orientation » (as the
 # portfolio counts it).
 NEW_DAYS = 60
-# Beyond this many days without contact, the synthesis says so.
-QUIET_DAYS = 90
 
 
 class Tag(StrEnum):
@@ -57,6 +55,8 @@ class Synthesis:
     days_since_contact: int | None
     overdue_actions: int
     awaiting_first_appointment: bool
+    # Days without contact (since the référent arrived, if never), beyond QUIET_DAYS.
+    quiet_days: int | None
     open_barriers: list[OpenBarrier]
 
     def shows(self, section: Section | str) -> bool:
@@ -64,11 +64,10 @@ class Synthesis:
 
     @property
     def alert_count(self) -> int:
-        quiet = self.days_since_contact is not None and self.days_since_contact > QUIET_DAYS
         return (
             int(self.overdue_actions > 0)
             + int(self.awaiting_first_appointment)
-            + int(quiet)
+            + int(self.quiet_days is not None)
             + int(self.shows(Section.GROUP) and self.referent is None)
         )
 
@@ -91,7 +90,11 @@ def for_record(access: RecordAccess, members: list[MemberView]) -> Synthesis:
         and not figures["met_since"]
         and referent.started_at >= clock.now() - timedelta(days=NEW_DAYS)
     )
+    silent_since = last_contact or (referent.started_at if referent else None)
+    quiet_days = (clock.today() - silent_since.date()).days if silent_since else None
+    knows_contacts = bool(sections & {Section.APPOINTMENTS, Section.NOTES})
     return Synthesis(
+        quiet_days=quiet_days if knows_contacts and (quiet_days or 0) > alerts.QUIET_DAYS else None,
         sections=frozenset(sections | ({Section.GROUP} if members else set())),
         referent=referent,
         next_appointment_at=figures.get("next_appointment_at"),

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
+from freezegun import freeze_time
 
 from carnet import db
 from carnet.notifications.models import Notification
@@ -97,10 +100,10 @@ def test_access_log_shows_organisations_roles_and_actions(make_client, world, lo
     body = text(response)
     assert response.status_code == 200
     entries = body.split('<ol class="access-log"', 1)[1].split("</ol>", 1)[0]
-    # One line per section each one was shown: the référent read identity, contact, rights
-    # and group; the health member identity, contact and group (rights are not his remit);
-    # and for both the synthesis read appointments, notes, plan and situation.
-    assert entries.count('<li class="access') == 15
+    # One visit each, listing every section shown: the référent read identity, contact,
+    # rights and group; the health member identity, contact and group (rights are not his
+    # remit); and for both the synthesis read appointments, notes, plan and situation.
+    assert entries.count('<li class="access') == 2
     # Newest first: the health member read after the référent.
     assert entries.index("CSAPA Les Tilleuls") < entries.index("Service insertion du Département")
     assert entries.count("Consultation de votre carnet") == 2
@@ -125,17 +128,19 @@ def test_access_log_is_paginated_newest_first(client, world, login_as):
         departement_id=world.departement_id,
         organisation_id=world.departement_org.id,
     )
+    start = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
     with scoping.unscoped():
-        for _ in range(25):
-            audit.record_access(
-                db.session(),
-                actor=actor,
-                departement_id=world.departement_id,
-                beneficiary_id=world.person.id,
-                section="identity:read",
-                action=AuditAction.READ,
-                tag="records:record:read",
-            )
+        for visit in range(25):  # separate visits, two minutes apart
+            with freeze_time(start + dt.timedelta(minutes=2 * visit)):
+                audit.record_access(
+                    db.session(),
+                    actor=actor,
+                    departement_id=world.departement_id,
+                    beneficiary_id=world.person.id,
+                    section="identity:read",
+                    action=AuditAction.READ,
+                    tag="records:record:read",
+                )
     login_as(client, world.person_account)
     first = text(client.get("/mon-carnet/acces"))
     assert "25 accès enregistrés" in first

@@ -50,7 +50,7 @@ class Followed:
         family_name: str,
         *,
         role: GroupRole = GroupRole.REFERENT,
-        days_ago: int = 100,
+        days_ago: int = 80,
         **person: Any,
     ) -> None:
         self.world = world

@@ -154,6 +154,23 @@ def test_days_since_last_contact(world):
     assert people["Paul Jamais"].last_contact_at is None
 
 
+def test_people_without_news_for_three_months_are_flagged(world):
+    _followed(world, "Jamais", "Vu", days_ago=120)
+    _followed(world, "Vu", "Récemment", days_ago=120).appointment(
+        days=-10, attendance=Attendance.PRESENT
+    )
+    _followed(world, "Vu", "Longtemps", days_ago=300).appointment(
+        days=-100, attendance=Attendance.PRESENT
+    )
+    _followed(world, "Tout", "Nouveau", days_ago=20)
+    portfolio = _portfolio(world)
+    quiet = {name for name, person in _by_name(portfolio).items() if person.is_quiet}
+    assert quiet >= {"Jamais Vu", "Vu Longtemps"}
+    assert not quiet & {"Vu Récemment", "Tout Nouveau"}
+    assert portfolio.summary.quiet == len(quiet)
+    assert all(_by_name(portfolio)[name].alerts >= 1 for name in quiet)
+
+
 def test_role_in_the_group_and_only_my_memberships(world):
     _followed(world, "Quentin", "Membre", role=GroupRole.MEMBER)
     ended = _followed(world, "Rose", "Partie")
@@ -211,7 +228,8 @@ def test_filters_by_role_status_and_territory(world):
     assert names() == {"Alerte Un", "Membre Deux", "Ancien Trois", "Sofia Benali"}
     assert names(role=GroupRole.MEMBER) == {"Membre Deux"}
     assert names(role=GroupRole.ORIENTATION_OFFICER) == set()
-    assert names(status=Status.TO_HANDLE) == {"Alerte Un"}
+    # Nobody has seen « Ancien » since the membership began, 200 days ago: sans nouvelles.
+    assert names(status=Status.TO_HANDLE) == {"Alerte Un", "Ancien Trois"}
     assert names(status=Status.NEW) == {"Alerte Un", "Sofia Benali"}
     assert names(territory_id=south.id) == {"Membre Deux"}
     assert names(territory_id=north.id) == {"Alerte Un", "Ancien Trois", "Sofia Benali"}

@@ -71,11 +71,14 @@ def test_a_new_orientation_without_appointment_and_a_long_silence_are_flagged(as
         new = Followed(world, world.referent, world.departement_org, "Léa", "Roux", days_ago=10)
         quiet = Followed(world, world.referent, world.departement_org, "Marc", "Blanc")
         quiet.appointment(days=-120, attendance=Attendance.PRESENT)
+        never = Followed(world, world.referent, world.departement_org, "Paul", "Noir", days_ago=200)
     body = _open(as_pro(world.referent), new.id)
     assert "Nouvelle orientation : le premier rendez-vous n'est pas encore fixé." in body
     assert "Aucun contact enregistré" in body
     body = _open(as_pro(world.referent), quiet.id)
     assert "Aucun contact depuis 120 jours." in body
+    body = _open(as_pro(world.referent), never.id)
+    assert "Aucun contact enregistré depuis l'arrivée du référent, il y a 200 jours." in body
     assert "Nouvelle orientation" not in body
     with freeze_time(WEDNESDAY.astimezone(dt.UTC)):
         new.appointment(days=3)
