@@ -377,38 +377,15 @@ def _may_delete(access: RecordAccess, row: Document) -> bool:
     return access.decision.relation is Relation.GROUP_MEMBER
 
 
-class _Uploaders:
-    """Who deposited a file: the person, or a professional and his or her structure (a
-    sensible structure's staff stay unnamed, as in the follow-up group)."""
-
-    def __init__(self, actor: Principal, person: Beneficiary, rows: Iterable[Document]) -> None:
-        items = list(rows)
-        self.actor = actor
-        self.person = person
-        self.names = tenancy.professional_names(r.uploaded_by_account_id for r in items)
-        self.organisations = tenancy.organisations_by_id(
-            r.uploaded_by_organisation_id for r in items
-        )
-
-    def label(self, row: Document) -> str:
-        if row.uploaded_by_account_id is None:
-            return "Reprise de données"
-        if row.uploaded_by_account_id == self.person.account_id:
-            return "La personne"
-        organisation = (
-            self.organisations.get(row.uploaded_by_organisation_id)
-            if row.uploaded_by_organisation_id is not None
-            else None
-        )
-        name = self.names.get(row.uploaded_by_account_id, "Professionnel·le")
-        if organisation is None:
-            return name
-        if organisation.is_masked_for(self.actor):
-            return f"Professionnel·le, {organisation.label_for(self.actor)}"
-        return f"{name}, {organisation.label_for(self.actor)}"
+def _uploaders(
+    actor: Principal, person: Beneficiary, rows: Iterable[Document]
+) -> tenancy.AuthorLabels:
+    """Who deposited these files, loaded at once."""
+    pairs = [(row.uploaded_by_account_id, row.uploaded_by_organisation_id) for row in rows]
+    return tenancy.AuthorLabels(actor, person.account_id, pairs)
 
 
-def _view(access: RecordAccess, row: Document, uploaders: _Uploaders) -> DocumentView:
+def _view(access: RecordAccess, row: Document, uploaders: tenancy.AuthorLabels) -> DocumentView:
     person = access.beneficiary
     filename = _open_text(person, row.id, FILENAME_COLUMN, row.filename_sealed)
     description = (
@@ -425,7 +402,7 @@ def _view(access: RecordAccess, row: Document, uploaders: _Uploaders) -> Documen
         size_bytes=row.size_bytes,
         sha256=row.sha256,
         uploaded_at=row.uploaded_at,
-        uploader_label=uploaders.label(row),
+        uploader_label=uploaders.label(row.uploaded_by_account_id, row.uploaded_by_organisation_id),
         is_readable=filename is not None,
         may_delete=_may_delete(access, row),
     )
@@ -460,7 +437,7 @@ def list_documents(*, actor: Principal, beneficiary_id: uuid.UUID) -> DocumentsP
             .limit(DOCUMENTS_LIMIT)
         )
     )
-    uploaders = _Uploaders(actor, person, rows)
+    uploaders = _uploaders(actor, person, rows)
     return DocumentsPage(
         access=access, person=person, documents=[_view(access, r, uploaders) for r in rows]
     )
@@ -474,7 +451,7 @@ def get_document(
         actor=actor, beneficiary_id=beneficiary_id, tag=Tag.DOCUMENT_READ, object_id=document_id
     )
     row = _document_row(access, document_id)
-    uploaders = _Uploaders(actor, access.beneficiary, [row])
+    uploaders = _uploaders(actor, access.beneficiary, [row])
     return DocumentPage(
         access=access, person=access.beneficiary, document=_view(access, row, uploaders)
     )

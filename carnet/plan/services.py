@@ -238,41 +238,14 @@ def _flush(kind: str, object_id: uuid.UUID) -> None:
         raise StaleEdit(kind=kind, object_id=object_id) from None
 
 
-class _Authors:
-    """Labels of who wrote what: the person, or a professional and his or her structure
-    (a sensible structure's staff stay unnamed, as in the follow-up group)."""
-
-    def __init__(
-        self,
-        actor: Principal,
-        person: Beneficiary,
-        rows: Iterable[PlanObjective | PlanAction],
-    ) -> None:
-        items = list(rows)
-        self.actor = actor
-        self.person = person
-        self.names = tenancy.professional_names(r.author_account_id for r in items)
-        self.organisations = tenancy.organisations_by_id(r.author_organisation_id for r in items)
-
-    def label(self, row: PlanObjective | PlanAction) -> str:
-        if row.author_account_id is None:
-            return "Reprise de données"
-        if row.author_account_id == self.person.account_id:
-            return "La personne"
-        organisation = (
-            self.organisations.get(row.author_organisation_id)
-            if row.author_organisation_id is not None
-            else None
-        )
-        if organisation is None:
-            return self.names.get(row.author_account_id, "Professionnel·le")
-        if organisation.is_masked_for(self.actor):
-            return f"Professionnel·le, {organisation.label_for(self.actor)}"
-        name = self.names.get(row.author_account_id, "Professionnel·le")
-        return f"{name}, {organisation.label_for(self.actor)}"
+def _authors(
+    actor: Principal, person: Beneficiary, rows: Iterable[PlanObjective | PlanAction]
+) -> tenancy.AuthorLabels:
+    pairs = [(row.author_account_id, row.author_organisation_id) for row in rows]
+    return tenancy.AuthorLabels(actor, person.account_id, pairs)
 
 
-def _action_view(row: PlanAction, authors: _Authors, today: date) -> ActionView:
+def _action_view(row: PlanAction, authors: tenancy.AuthorLabels, today: date) -> ActionView:
     return ActionView(
         id=row.id,
         objective_id=row.objective_id,
@@ -281,7 +254,7 @@ def _action_view(row: PlanAction, authors: _Authors, today: date) -> ActionView:
         status=row.status,
         due_on=row.due_on,
         origin=row.origin,
-        author_label=authors.label(row),
+        author_label=authors.label(row.author_account_id, row.author_organisation_id),
         created_at=row.created_at,
         updated_at=row.updated_at,
         version=row.version,
@@ -292,7 +265,7 @@ def _action_view(row: PlanAction, authors: _Authors, today: date) -> ActionView:
 
 
 def _objective_view(
-    row: PlanObjective, authors: _Authors, actions: Sequence[ActionView] = ()
+    row: PlanObjective, authors: tenancy.AuthorLabels, actions: Sequence[ActionView] = ()
 ) -> ObjectiveView:
     return ObjectiveView(
         id=row.id,
@@ -302,7 +275,7 @@ def _objective_view(
         status=row.status,
         due_on=row.due_on,
         has_person_consent=row.has_person_consent,
-        author_label=authors.label(row),
+        author_label=authors.label(row.author_account_id, row.author_organisation_id),
         created_at=row.created_at,
         updated_at=row.updated_at,
         version=row.version,
@@ -356,7 +329,7 @@ def get_plan(*, actor: Principal, beneficiary_id: uuid.UUID) -> PlanPage:
                 .order_by(PlanAction.created_at, PlanAction.id)
             )
         )
-    authors = _Authors(actor, person, [*objectives, *actions])
+    authors = _authors(actor, person, [*objectives, *actions])
     today = clock.today()
     actions_by_objective: dict[uuid.UUID, list[ActionView]] = {o.id: [] for o in objectives}
     for action in actions:
@@ -437,7 +410,7 @@ def get_objective(
             .order_by(PlanAction.created_at, PlanAction.id)
         )
     )
-    authors = _Authors(actor, access.beneficiary, [objective, *actions])
+    authors = _authors(actor, access.beneficiary, [objective, *actions])
     today = clock.today()
     view = _objective_view(objective, authors, [_action_view(a, authors, today) for a in actions])
     return ObjectivePage(
@@ -456,7 +429,7 @@ def get_action(*, actor: Principal, beneficiary_id: uuid.UUID, action_id: uuid.U
     )
     action = _action_row(access, action_id)
     objective, axis = _objective_row(access, action.objective_id)
-    authors = _Authors(actor, access.beneficiary, [objective, action])
+    authors = _authors(actor, access.beneficiary, [objective, action])
     return ActionPage(
         access=access,
         person=access.beneficiary,

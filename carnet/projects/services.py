@@ -298,38 +298,14 @@ def _job(details: ProjectDetails) -> tuple[str | None, str]:
     return None, details.free_label
 
 
-class _Authors:
-    """Labels of who declared what: the person, or a professional and his or her structure
-    (a sensible structure's staff stay unnamed, as in the follow-up group)."""
-
-    def __init__(
-        self, actor: Principal, person: Beneficiary, rows: Iterable[ProfessionalProject]
-    ) -> None:
-        items = list(rows)
-        self.actor = actor
-        self.person = person
-        self.names = tenancy.professional_names(r.author_account_id for r in items)
-        self.organisations = tenancy.organisations_by_id(r.author_organisation_id for r in items)
-
-    def label(self, row: ProfessionalProject) -> str:
-        if row.declared_by is DeclaredBy.PERSON:
-            return "La personne"
-        if row.author_account_id is None:
-            return "Reprise de données"
-        organisation = (
-            self.organisations.get(row.author_organisation_id)
-            if row.author_organisation_id is not None
-            else None
-        )
-        name = self.names.get(row.author_account_id, "Professionnel·le")
-        if organisation is None:
-            return name
-        if organisation.is_masked_for(self.actor):
-            return f"Professionnel·le, {organisation.label_for(self.actor)}"
-        return f"{name}, {organisation.label_for(self.actor)}"
+def _authors(
+    actor: Principal, person: Beneficiary, rows: Iterable[ProfessionalProject]
+) -> tenancy.AuthorLabels:
+    pairs = [(row.author_account_id, row.author_organisation_id) for row in rows]
+    return tenancy.AuthorLabels(actor, person.account_id, pairs)
 
 
-def _view(row: ProfessionalProject, authors: _Authors) -> ProjectView:
+def _view(row: ProfessionalProject, authors: tenancy.AuthorLabels) -> ProjectView:
     return ProjectView(
         id=row.id,
         rome_code=row.rome_code,
@@ -344,7 +320,12 @@ def _view(row: ProfessionalProject, authors: _Authors) -> ProjectView:
         uses_public_transport=row.uses_public_transport,
         status=row.status,
         declared_by=row.declared_by,
-        author_label=authors.label(row),
+        # What the person declared is the person's, whichever account it came through.
+        author_label=(
+            tenancy.PERSON_AUTHOR
+            if row.declared_by is DeclaredBy.PERSON
+            else authors.label(row.author_account_id, row.author_organisation_id)
+        ),
         created_at=row.created_at,
         updated_at=row.updated_at,
         version=row.version,
@@ -380,7 +361,7 @@ def list_projects(
     )
     closed = {ProjectStatus.ABANDONED, ProjectStatus.ACHIEVED}
     rows.sort(key=lambda row: row.status in closed)  # stable: newest first within each group
-    authors = _Authors(actor, person, rows)
+    authors = _authors(actor, person, rows)
     cleaned = _clean_filter(job_filter)
     return ProjectsPage(
         access=access,
@@ -418,7 +399,7 @@ def get_project(
     return ProjectPage(
         access=access,
         person=access.beneficiary,
-        project=_view(project, _Authors(actor, access.beneficiary, [project])),
+        project=_view(project, _authors(actor, access.beneficiary, [project])),
         domains=rome_domains(cleaned),
         job_filter=cleaned,
     )

@@ -36,7 +36,6 @@ from carnet.tenancy import services as tenancy
 
 log = logging.getLogger(__name__)
 
-MASKED_NAME = "Professionnel·le"
 STALE_MESSAGE = (
     "Quelqu'un d'autre a modifié cet élément pendant que vous le modifiiez : votre "
     "modification n'a pas été enregistrée. La version actuelle est affichée ci-dessous ; "
@@ -135,40 +134,12 @@ def is_health_theme(theme: ThemeView) -> bool:
     return theme.oarsa_category is OarsaCategory.SANTE
 
 
-class Authors:
-    """Who wrote what: the person, or a professional and his or her structure (a sensible
-    structure's staff stay unnamed, as in the follow-up group)."""
-
-    def __init__(
-        self,
-        actor: Principal,
-        person: Beneficiary,
-        pairs: Iterable[tuple[uuid.UUID | None, uuid.UUID | None]],
-    ) -> None:
-        items = list(pairs)
-        self.actor = actor
-        self.person = person
-        self.names = tenancy.professional_names(account for account, _ in items)
-        self.organisations = tenancy.organisations_by_id(org for _, org in items)
-
-    def label(self, account_id: uuid.UUID | None, organisation_id: uuid.UUID | None) -> str:
-        if account_id is None:
-            return "Reprise de données"
-        if account_id == self.person.account_id:
-            return "La personne"
-        organisation = self.organisations.get(organisation_id) if organisation_id else None
-        name = self.names.get(account_id, MASKED_NAME)
-        if organisation is None:
-            return name
-        if organisation.is_masked_for(self.actor):
-            return f"{MASKED_NAME}, {organisation.label_for(self.actor)}"
-        return f"{name}, {organisation.label_for(self.actor)}"
-
-
-def authors_of(actor: Principal, person: Beneficiary, rows: Iterable[Authored]) -> Authors:
-    return Authors(
-        actor, person, [(row.author_account_id, row.author_organisation_id) for row in rows]
-    )
+def authors_of(
+    actor: Principal, person: Beneficiary, rows: Iterable[Authored]
+) -> tenancy.AuthorLabels:
+    """The labels of who wrote these rows, loaded at once."""
+    pairs = [(row.author_account_id, row.author_organisation_id) for row in rows]
+    return tenancy.AuthorLabels(actor, person.account_id, pairs)
 
 
 # -- writes -------------------------------------------------------------------------------------
@@ -212,7 +183,7 @@ def check_past(on: date, field_name: str) -> None:
 
 def barrier_view(
     row: Barrier | HealthBarrier,
-    authors: Authors,
+    authors: tenancy.AuthorLabels,
     *,
     label: str,
     details: str | None,

@@ -47,7 +47,6 @@ from carnet.security import crypto, matrix
 from carnet.security.permissions import GroupRole, Level, OrganisationKind, Relation, Section
 from carnet.security.principal import Principal
 from carnet.situation.common import (
-    Authors,
     BarrierData,
     BarrierView,
     StaleEdit,
@@ -313,7 +312,9 @@ def _seal_barrier_text(person: Beneficiary, row: HealthBarrier, data: BarrierDat
     )
 
 
-def _barrier_view(person: Beneficiary, row: HealthBarrier, authors: Authors) -> BarrierView:
+def _barrier_view(
+    person: Beneficiary, row: HealthBarrier, authors: tenancy.AuthorLabels
+) -> BarrierView:
     label, details = _barrier_text(person, row)
     return barrier_view(row, authors, label=label, details=details)
 
@@ -370,7 +371,9 @@ def _rqth_view(person: Beneficiary, row: RqthRecord | None, actor: Principal) ->
     if row is None:
         return RqthView(RqthStatus.NONE, None, None, None, None, 0)
     status, requested_on, valid_until = _rqth_fields(person, row)
-    authors = Authors(actor, person, [(row.updated_by_account_id, row.updated_by_organisation_id)])
+    authors = tenancy.AuthorLabels(
+        actor, person.account_id, [(row.updated_by_account_id, row.updated_by_organisation_id)]
+    )
     return RqthView(
         status=status,
         requested_on=requested_on,
@@ -384,7 +387,9 @@ def _rqth_view(person: Beneficiary, row: RqthRecord | None, actor: Principal) ->
 # -- reads --------------------------------------------------------------------------------------
 
 
-def _note_view(person: Beneficiary, row: HealthNote, authors: Authors) -> HealthNoteView:
+def _note_view(
+    person: Beneficiary, row: HealthNote, authors: tenancy.AuthorLabels
+) -> HealthNoteView:
     return HealthNoteView(
         id=row.id,
         body=_unseal(

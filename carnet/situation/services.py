@@ -37,7 +37,6 @@ from carnet.referential.services import ThemeView
 from carnet.security.permissions import Level, Section
 from carnet.security.principal import Principal
 from carnet.situation.common import (
-    Authors,
     BarrierData,
     BarrierView,
     StaleEdit,
@@ -61,6 +60,7 @@ from carnet.situation.models import (
     DiagnosticSituation,
     EducationLevel,
 )
+from carnet.tenancy import services as tenancy
 
 HEALTH_THEME_MESSAGE = (
     "Les freins liés à la santé se notent dans le volet santé, ouvert seulement aux "
@@ -271,7 +271,7 @@ def _diagnostic_rows(person: Beneficiary) -> list[Diagnostic]:
 
 
 def _diagnostic_view(
-    row: Diagnostic, authors: Authors, themes: dict[uuid.UUID, ThemeView]
+    row: Diagnostic, authors: tenancy.AuthorLabels, themes: dict[uuid.UUID, ThemeView]
 ) -> DiagnosticView:
     situations = db.session().scalars(
         select(DiagnosticSituation)
@@ -308,7 +308,7 @@ def _diagnostic_view(
     )
 
 
-def _versions(rows: Sequence[Diagnostic], authors: Authors) -> list[VersionSummary]:
+def _versions(rows: Sequence[Diagnostic], authors: tenancy.AuthorLabels) -> list[VersionSummary]:
     return [
         VersionSummary(
             id=row.id,
@@ -576,7 +576,7 @@ def record_diagnostic(
 
 
 def _barrier_view(
-    row: Barrier, authors: Authors, themes: dict[uuid.UUID, ThemeView]
+    row: Barrier, authors: tenancy.AuthorLabels, themes: dict[uuid.UUID, ThemeView]
 ) -> BarrierView:
     theme = themes.get(row.theme_id)
     return barrier_view(

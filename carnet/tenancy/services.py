@@ -129,6 +129,50 @@ def professional_names(account_ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUI
     return {row.id: f"{row.given_name} {row.family_name}" for row in rows}
 
 
+# Who wrote a row, as said mid-sentence (« écrit par … », « Déposé par … »): a template
+# that starts a sentence or a cell with one of these capitalises its first letter.
+PERSON_AUTHOR = "la personne"
+IMPORT_AUTHOR = "reprise de données"
+UNNAMED_PROFESSIONAL = "Professionnel·le"
+
+
+class AuthorLabels:
+    """Who wrote rows of a person's record: the person, a data import (no account), or a
+    professional with his or her structure; a sensible structure's staff stay unnamed, as
+    in the follow-up group.
+
+    Built once for all the (account, organisation) pairs of a page: the names and the
+    structures are read in one query each, whatever the number of rows.
+    """
+
+    def __init__(
+        self,
+        actor: Principal,
+        person_account_id: uuid.UUID | None,
+        pairs: Iterable[tuple[uuid.UUID | None, uuid.UUID | None]],
+    ) -> None:
+        items = list(pairs)
+        self._actor = actor
+        self._person_account_id = person_account_id
+        self._names = professional_names(account_id for account_id, _ in items)
+        self._organisations = organisations_by_id(organisation_id for _, organisation_id in items)
+
+    def label(self, account_id: uuid.UUID | None, organisation_id: uuid.UUID | None) -> str:
+        if account_id is None:
+            return IMPORT_AUTHOR
+        if account_id == self._person_account_id:
+            return PERSON_AUTHOR
+        name = self._names.get(account_id, UNNAMED_PROFESSIONAL)
+        organisation = (
+            self._organisations.get(organisation_id) if organisation_id is not None else None
+        )
+        if organisation is None:
+            return name
+        if organisation.is_masked_for(self._actor):
+            return f"{UNNAMED_PROFESSIONAL}, {organisation.label_for(self._actor)}"
+        return f"{name}, {organisation.label_for(self._actor)}"
+
+
 def _invitable_query(departement_id: uuid.UUID) -> Select[Membership, Account]:
     return (
         select(Membership, Account)

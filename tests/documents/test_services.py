@@ -66,7 +66,7 @@ def test_the_person_uploads_downloads_and_deletes_through_the_service(world):
         mine = next(d for d in page.documents if d.id == document_id)
         assert mine.filename == "quittance.png"
         assert mine.file_format is DocumentFormat.PNG
-        assert mine.uploader_label == "La personne"
+        assert mine.uploader_label == "la personne"
         assert mine.may_delete
         theirs = next(d for d in page.documents if d.id == document_of(world))
         assert not theirs.may_delete

@@ -575,7 +575,7 @@ def test_the_person_may_delete_his_or_her_own_upload_but_not_the_referents(clien
     mine = _rows(world)[-1]
     assert mine.uploaded_by_account_id == world.person_account.id
     assert mine.uploaded_by_organisation_id is None
-    assert "par La personne" in text(client.get(_url(world)))
+    assert "par la personne" in text(client.get(_url(world)))
     response = send(client, _delete_url(world, mine.id), {"confirm": "1"}, csrf=csrf)
     assert response.status_code == 302
     assert [r.id for r in _rows(world)] == [document_of(world)]

@@ -225,7 +225,10 @@ def test_the_person_adds_an_action_to_his_or_her_plan(client, world, login_as):
             select(PlanAction).where(PlanAction.label == "Appeler le bailleur social")
         )
     assert action.status is ActionStatus.PLANNED
-    assert "Ajoutée par La personne" in text(client.get(_plan_url(world)))
+    assert "Ajoutée par la personne" in text(client.get(_plan_url(world)))
+    # At the start of a cell, the label takes a capital.
+    page = text(client.get(f"{_plan_url(world)}/actions/{action.id}"))
+    assert "<dd>La personne, " in page
 
 
 def test_health_member_cannot_write_and_the_refusal_is_logged(client, world, login_as):

@@ -275,7 +275,9 @@ def test_the_person_declares_a_project_in_his_or_her_own_words(client, world, lo
     assert means == (False, False, False)
     body = text(client.get(_url(world)))
     assert 'Ouvrir un salon de thé <span class="meta">(hors liste ROME)</span>' in body
-    assert "Déclaré par la personne" in body
+    # Declared by the person: said once, not « … · écrit par la personne ».
+    assert "Déclaré par la personne le " in body
+    assert "écrit par la personne" not in body.lower()
     assert "Distance non précisée · Aucun moyen de déplacement indiqué" in body
 
 

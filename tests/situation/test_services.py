@@ -93,7 +93,7 @@ def test_the_person_declares_a_frein_on_his_or_her_own_record(world):
     )
     page = services.get_situation(actor=_referent(world), beneficiary_id=world.person.id)
     mine = next(b for b in page.barriers if b.id == barrier_id)
-    assert mine.author_label == "La personne"
+    assert mine.author_label == "la personne"
     assert mine.declared_by is Declarant.PERSON
 
 
@@ -133,7 +133,7 @@ def test_the_person_records_a_version_of_the_diagnostic(world):
     page = services.get_diagnostic(
         actor=_referent(world), beneficiary_id=world.person.id, diagnostic_id=diagnostic_id
     )
-    assert page.diagnostic.author_label == "La personne"
+    assert page.diagnostic.author_label == "la personne"
     assert page.changes is not None
     assert page.changes.summary_changed
     assert not page.changes.situations_added

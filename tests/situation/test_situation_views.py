@@ -386,6 +386,40 @@ def test_referent_notes_a_frein_from_the_referential(client, world, login_as):
     assert [(r.section, r.object_id) for r in rows] == [("situation:write", row.id)]
 
 
+def test_what_the_person_declared_is_said_once(make_client, world, login_as):
+    """« déclaré par la personne » is not followed by « par la personne »; where the author
+    starts a cell, it is capitalised."""
+    person = make_client()
+    login_as(person, world.person_account)
+    response = person.submit(
+        _url(world, "/freins"),
+        {"theme_id": str(world.theme_id), "label": "Plus de chauffage depuis un mois"},
+        form_page=_url(world),
+    )
+    assert response.status_code == 302
+    assert person.submit(_url(world, "/diagnostic"), _diagnostic_form(world)).status_code == 302
+    with scoping.unscoped():
+        barrier = db.session().scalar(
+            select(Barrier).where(Barrier.label == "Plus de chauffage depuis un mois")
+        )
+    diagnostic = _diagnostics(world)[-1]
+    assert (barrier.declared_by, diagnostic.declared_by) == (Declarant.PERSON, Declarant.PERSON)
+    referent = make_client()
+    login_as(referent, world.referent.account, world.referent.membership)
+    page = text(referent.get(_url(world)))
+    assert "déclaré par la personne · par" not in page
+    assert "Déclaré par la personne · noté par" not in page
+    assert "Déclaré par la personne · la personne" not in page
+    assert "Déclaré par la personne" in page
+    # A frein the référent noted still names him or her.
+    assert "Déclaré par un professionnel · noté par Romane Référente" in page
+    page = text(referent.get(_url(world, f"/freins/{barrier.id}")))
+    assert "<dd>La personne, " in page
+    page = text(referent.get(_url(world, f"/diagnostics/{diagnostic.id}")))
+    assert "Déclaré par la personne · enregistré à " in page
+    assert "enregistré par la personne" not in page
+
+
 def test_a_free_frein_has_no_referential_entry(client, world, login_as):
     login_as(client, world.referent.account, world.referent.membership)
     response = client.submit(
