@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +88,7 @@ def init_extensions(app: Flask, settings: Settings) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=lambda: "fr")
     _use_french_plurals(app)
+    _use_french_first_of_month(app)
     limiter.init_app(app)
 
 
@@ -103,6 +106,23 @@ def _use_french_plurals(app: Flask) -> None:
         ngettext=ngettext,
         newstyle=True,
     )
+
+
+# « 1 octobre » is read « premier octobre » but written « 1er octobre ».
+_FIRST_OF_MONTH = re.compile(
+    r"\b1 (janvier|février|mars|avril|mai|juin|juillet|août|septembre|octobre|novembre|décembre)\b"
+)
+
+
+def _use_french_first_of_month(app: Flask) -> None:
+    def ordinal(formatter: Callable[..., str]) -> Callable[..., str]:
+        def formatted(*args: Any, **kwargs: Any) -> str:
+            return _FIRST_OF_MONTH.sub(r"1er \1", formatter(*args, **kwargs))
+
+        return formatted
+
+    for name in ("dateformat", "datetimeformat"):
+        app.jinja_env.filters[name] = ordinal(app.jinja_env.filters[name])
 
 
 def init_blueprints(app: Flask) -> None:

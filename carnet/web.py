@@ -190,7 +190,7 @@ _HTTP_MESSAGES = {
     413: ("Fichier trop volumineux", "Le fichier envoyé dépasse la taille autorisée."),
     429: (
         "Trop de tentatives",
-        "Trop de tentatives en peu de temps. Patientez une minute puis réessayez.",
+        "Trop de tentatives en peu de temps. Patientez quelques minutes puis réessayez.",
     ),
 }
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import Flask, render_template_string
 
 
@@ -15,3 +17,18 @@ def test_zero_and_one_take_the_singular_and_variables_stay_escaped(app: Flask) -
         two = render_template_string(template, n=2, q="x")
     assert zero == "0 action en retard|0 métier pour « &lt;b&gt; »"
     assert two == "2 actions en retard|2 métiers pour « x »"
+
+
+def test_the_first_of_the_month_is_written_1er(app: Flask) -> None:
+    template = (
+        '{{ day|dateformat("d MMMM y") }}|{{ other|dateformat("d MMMM y") }}'
+        '|{{ at|datetimeformat("EEEE d MMMM") }}'
+    )
+    with app.test_request_context():
+        out = render_template_string(
+            template,
+            day=dt.date(2026, 10, 1),
+            other=dt.date(2026, 10, 11),
+            at=dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.UTC),
+        )
+    assert out == "1er octobre 2026|11 octobre 2026|mardi 1er décembre"
