@@ -38,9 +38,10 @@ from sqlalchemy.orm import Session
 from carnet import clock
 from carnet.auth.models import Account, AccountKind
 from carnet.db import Base
+from carnet.demo import plans as demo_plans
 from carnet.demo import referential as ref
-from carnet.demo.loader import MEETING_NOTES, MEETING_TOPICS
 from carnet.demo.people import PeopleGenerator, Person, weighted
+from carnet.demo.stories import MEETING_NOTES, MEETING_TOPICS
 from carnet.errors import Conflict, InvalidInput
 from carnet.meetings import services as meetings_services
 from carnet.meetings.models import (
@@ -616,11 +617,7 @@ class _Seeder:
         referent = staff.referents[0]
         plan_services.seed_demo_plans(
             departement_id=self.departement_id,
-            people=[
-                plan_services.DemoPlan(beneficiary_id, *referent)
-                for beneficiary_id, _, _ in self.portfolio
-            ],
-            rng=self.rng,
+            plans=demo_plans.sketch(self.portfolio, referent, self.rng, now=self.now),
         )
         self.db.flush()
         rows = _BatchRows()

@@ -1,5 +1,12 @@
 """Demo documents: small but valid PDF and PNG files made here in code (no binary file in
-the repository), stored for a few demo people exactly as uploads are (checked, sealed)."""
+the repository), stored exactly as uploads are (checked, sealed).
+
+Each person with a full record has two or three documents fitting the story (an
+attestation d'hébergement, a tax notice, a CV…), one in three of the lighter records one.
+The référent deposits them at a meeting, or the person from his or her space one evening;
+the handout a référent's last note points to (« dans vos documents ») is deposited at that
+meeting.
+"""
 
 from __future__ import annotations
 
@@ -7,18 +14,21 @@ import random
 import struct
 import uuid
 import zlib
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from functools import cache
 
+from sqlalchemy import select
+
+from carnet import db
+from carnet.demo.journal import Journal, Tier, local, paris_day
 from carnet.documents import services as documents_services
-from carnet.documents.models import DocumentKind
-from carnet.records.models import Beneficiary
-from carnet.tenancy.models import Organisation
+from carnet.documents.models import Document, DocumentKind
+from carnet.records.models import Beneficiary, TimelineEvent
 
-if TYPE_CHECKING:  # the loader imports this module
-    from carnet.demo.loader import Case
-
-OTHERS = 12  # followed people who get documents, besides the showcase people
+SEED = 8_123
+LIGHT_SHARE = 0.35
 NOTICE = "Document de démonstration : aucune donnée réelle."
 
 
@@ -64,6 +74,7 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body) & 0xFFFFFFFF)
 
 
+@cache
 def png_bytes(width: int = 171, height: int = 108, *, seed: int = 0) -> bytes:
     """An RGB PNG that looks like the scan of a card: a pale background, a coloured band,
     a grey photo box and lines of « text »."""
@@ -99,94 +110,258 @@ def png_bytes(width: int = 171, height: int = 108, *, seed: int = 0) -> bytes:
     )
 
 
-def _files(
-    person: Beneficiary, job: str, rng: random.Random
-) -> list[tuple[DocumentKind, str, str | None, bytes]]:
-    name = f"{person.given_name} {person.family_name}"
-    city = person.city or "Limoges"
-    every = [
-        (
-            DocumentKind.CV,
-            f"CV {person.given_name} {person.family_name}.pdf",
-            "CV mis à jour avec la conseillère",
-            pdf_bytes(
-                f"Curriculum vitae - {name}",
-                [
-                    f"Objectif : {job}",
-                    "Expériences : missions d'intérim en logistique, saisons agricoles.",
-                    "Formation : CAP, attestation SST (sauveteur secouriste du travail).",
-                    "Atouts : ponctualité, travail en équipe, permis en cours.",
-                ],
-            ),
-        ),
-        (
-            DocumentKind.PROOF_OF_ADDRESS,
-            "facture_electricite.pdf",
-            "Facture d'électricité de moins de trois mois",
-            pdf_bytes(
-                "Facture d'électricité",
-                [f"Titulaire : {name}", f"Adresse : {person.address_line or ''} {city}"],
-            ),
-        ),
-        (
-            DocumentKind.IDENTITY,
-            "scan carte identite recto.png",
-            "Carte d'identité, recto",
-            png_bytes(seed=rng.randint(0, 10_000)),
-        ),
-        (
-            DocumentKind.CERTIFICATE,
-            "attestation_formation_sst.pdf",
-            None,
-            pdf_bytes(
-                "Attestation de formation",
-                [f"{name} a suivi la formation Sauveteur secouriste du travail (14 heures)."],
-            ),
-        ),
-    ]
-    return rng.sample(every, k=rng.randint(1, 3))
+@dataclass(frozen=True)
+class Paper:
+    """A document as the person or the référent would upload it."""
+
+    kind: DocumentKind
+    filename: str
+    description: str | None
+    content: bytes
 
 
-def seed(
-    departement_id: uuid.UUID,
-    people: Sequence[tuple[Beneficiary, Case]],
-    organisations: Mapping[str, Organisation],
-    rng: random.Random,
-) -> int:
-    """A few documents for the showcase people and OTHERS others with a référent, deposited
-    by the référent or by the person. Returns the number of documents stored."""
-    followed = [
-        (person, case)
-        for person, case in people
-        if case.referent is not None and case.referent_org is not None and case.shape == "open"
-    ]
-    chosen = [pair for pair in followed if pair[1].showcase]
-    others = [pair for pair in followed if not pair[1].showcase]
-    chosen += rng.sample(others, k=min(len(others), OTHERS))
+def _name(person: Beneficiary) -> str:
+    return f"{person.given_name} {person.family_name}"
+
+
+def _cv(person: Beneficiary, job: str) -> Paper:
+    return Paper(
+        DocumentKind.CV,
+        f"CV {_name(person)}.pdf",
+        "CV mis à jour avec le référent",
+        pdf_bytes(
+            f"Curriculum vitae - {_name(person)}",
+            [
+                f"Objectif : {job}",
+                "Expériences : missions d'intérim en logistique, saisons agricoles.",
+                "Formation : CAP, attestation SST (sauveteur secouriste du travail).",
+                "Atouts : ponctualité, travail en équipe.",
+            ],
+        ),
+    )
+
+
+def _address(person: Beneficiary) -> Paper:
+    return Paper(
+        DocumentKind.PROOF_OF_ADDRESS,
+        "facture_electricite.pdf",
+        "Facture d'électricité de moins de trois mois",
+        pdf_bytes(
+            "Facture d'électricité",
+            [
+                f"Titulaire : {_name(person)}",
+                f"Adresse : {person.address_line or ''} {person.city}",
+            ],
+        ),
+    )
+
+
+def _hosting(person: Beneficiary) -> Paper:
+    return Paper(
+        DocumentKind.PROOF_OF_ADDRESS,
+        "attestation_hebergement.pdf",
+        "Attestation d'hébergement signée par le proche qui héberge",
+        pdf_bytes(
+            "Attestation d'hébergement",
+            [
+                f"J'atteste héberger {_name(person)} à mon domicile de {person.city}.",
+                "Pièce jointe : copie de ma pièce d'identité et de ma quittance de loyer.",
+            ],
+        ),
+    )
+
+
+def _tax(person: Beneficiary) -> Paper:
+    return Paper(
+        DocumentKind.TAX_NOTICE,
+        "avis_imposition.pdf",
+        "Dernier avis d'imposition (non imposable)",
+        pdf_bytes(
+            "Avis d'impôt sur les revenus",
+            [f"Déclarant : {_name(person)}", "Revenu fiscal de référence : voir l'original."],
+        ),
+    )
+
+
+def _identity(person: Beneficiary) -> Paper:
+    return Paper(
+        DocumentKind.IDENTITY,
+        "scan carte identite recto.png",
+        "Carte d'identité, recto",
+        png_bytes(seed=person.id.int % 8),
+    )
+
+
+def _sst(person: Beneficiary) -> Paper:
+    return Paper(
+        DocumentKind.CERTIFICATE,
+        "attestation_formation_sst.pdf",
+        None,
+        pdf_bytes(
+            "Attestation de formation",
+            [f"{_name(person)} a suivi la formation Sauveteur secouriste du travail (14 heures)."],
+        ),
+    )
+
+
+def _diploma(person: Beneficiary) -> Paper:
+    return Paper(
+        DocumentKind.DIPLOMA,
+        "diplome_traduction.pdf",
+        "Diplôme obtenu à l'étranger, avec sa traduction",
+        pdf_bytes(
+            "Traduction certifiée conforme",
+            [f"Diplôme de comptabilité délivré à {_name(person)}.", "Durée des études : 2 ans."],
+        ),
+    )
+
+
+def _handout(title: str, filename: str, lines: Sequence[str]) -> Callable[[Beneficiary], Paper]:
+    def paper(person: Beneficiary) -> Paper:
+        return Paper(DocumentKind.OTHER, filename, title, pdf_bytes(title, [*lines]))
+
+    return paper
+
+
+def _job_cv(job: str) -> Callable[[Beneficiary], Paper]:
+    def paper(person: Beneficiary) -> Paper:
+        return _cv(person, job)
+
+    return paper
+
+
+# What the référent hands out at the last meeting, as the story's last note to the person says.
+HANDOUTS: dict[str, Callable[[Beneficiary], Paper]] = {
+    "mobilite": _handout(
+        "Horaires de votre ligne de bus",
+        "horaires_ligne_bus.pdf",
+        [
+            "Départs en semaine : 6 h 50, 7 h 40, 12 h 15, 17 h 30.",
+            "Abonnement solidaire : 5 euros.",
+        ],
+    ),
+    "langue": _handout(
+        "Atelier sociolinguistique : adresse et horaires",
+        "atelier_francais.pdf",
+        ["Lundi et jeudi, de 9 h à 11 h 30, au centre social.", "Apporter un cahier et un stylo."],
+    ),
+    "emploi": _job_cv("cariste, préparateur de commandes"),
+    "jeune": _handout(
+        "Entreprises qui prennent des apprentis en cuisine",
+        "entreprises_apprentissage_cuisine.pdf",
+        ["Restaurants et cuisines centrales de l'agglomération.", "Contact : la mission locale."],
+    ),
+    "administratif": _handout(
+        "Pièces à réunir pour la préfecture",
+        "pieces_prefecture.pdf",
+        ["Passeport, justificatif de domicile, trois photos.", "Attestation de droits CAF."],
+    ),
+    "isolement": _handout(
+        "Sorties du centre social ce trimestre",
+        "programme_sorties_centre_social.pdf",
+        ["Musée, marché de producteurs, randonnée.", "Inscription à l'accueil du centre."],
+    ),
+    "handicap": _handout(
+        "Bilan de compétences : adresse et horaires",
+        "bilan_competences_convocation.pdf",
+        ["Première séance lundi à 9 h 30.", "Durée : six séances de trois heures."],
+    ),
+}
+# Documents that fit each story, besides the handout; any story: the generic ones.
+FITTING: dict[str, tuple[Callable[[Beneficiary], Paper], ...]] = {
+    "hebergement": (_hosting, _tax, _identity),
+    "impayes": (_tax, _address, _identity),
+    "mobilite": (_job_cv("préparateur de commandes"), _address),
+    "garde": (_address, _tax, _job_cv("aide-soignant·e")),
+    "langue": (_diploma, _identity, _address),
+    "numerique": (_job_cv("agent d'entretien"), _identity),
+    "reprise": (_sst, _address),
+    "emploi": (_sst, _address, _identity),
+    "formation": (_job_cv("assistant·e de vie aux familles"), _sst, _identity),
+    "jeune": (_job_cv("apprenti·e en cuisine"), _identity),
+    "creation": (_address, _tax, _identity),
+    "administratif": (_identity, _address),
+    "isolement": (_address, _identity),
+    "handicap": (_job_cv("agent d'accueil"), _identity),
+}
+GENERIC = (_address, _identity, _sst)
+
+
+def seed(departement_id: uuid.UUID, journals: Sequence[Journal], *, now: datetime) -> int:
+    """Documents for the people with a full record and a third of the lighter ones,
+    deposited at a meeting by the référent or one evening by the person. Returns the
+    number of documents stored."""
+    rng = random.Random(SEED)
     documents: list[documents_services.DemoDocument] = []
-    for person, case in chosen:
-        if case.referent is None or case.referent_org is None:  # pragma: no cover - filtered
+    moments: dict[tuple[uuid.UUID, DocumentKind], datetime] = {}
+    for journal in journals:
+        held = journal.held_by_referents()
+        if not held or (journal.tier is Tier.LIGHT and rng.random() >= LIGHT_SHARE):
             continue
-        job = rng.choice(("agent de propreté", "préparateur de commandes", "aide à domicile"))
-        for kind, filename, description, content in _files(person, job, rng):
-            by_person = person.account_id is not None and rng.random() < 0.4
+        person, story = journal.beneficiary, journal.story.key
+        papers: list[tuple[Paper, datetime, tuple[uuid.UUID, uuid.UUID | None]]] = []
+        handout = HANDOUTS.get(story)
+        if journal.tier is Tier.FULL and handout is not None:
+            last = held[-1]
+            papers.append((handout(person), last.ends + timedelta(minutes=8), last.holder.author))
+        fitting = list(FITTING.get(story, GENERIC))
+        count = rng.randint(1, 2) if journal.tier is Tier.FULL else 1
+        for make in rng.sample(fitting, k=min(count, len(fitting))):
+            paper = make(person)
+            if any(p.kind is paper.kind for p, _, _ in papers):
+                continue
+            first_day = paris_day(held[0].at)
+            if person.account_id is not None and rng.random() < 0.4:
+                # From the person's space (opened these last weeks), one evening.
+                earliest = max(first_day, (now - timedelta(days=50)).date())
+                day = earliest + timedelta(
+                    days=rng.randint(0, max(0, (now.date() - earliest).days - 1))
+                )
+                at = min(local(day, time(20, rng.randint(0, 59))), now)
+                papers.append((paper, at, (person.account_id, None)))
+            else:
+                visit = rng.choice(held)
+                papers.append(
+                    (paper, visit.ends + timedelta(minutes=rng.randint(2, 15)), visit.holder.author)
+                )
+        for paper, at, (account_id, organisation_id) in papers:
+            moments[person.id, paper.kind] = at
             documents.append(
                 documents_services.DemoDocument(
                     beneficiary_id=person.id,
-                    kind=kind,
-                    filename=filename,
-                    description=description,
-                    content=content,
-                    uploaded_by_account_id=(
-                        person.account_id
-                        if by_person and person.account_id is not None
-                        else case.referent.account.id
-                    ),
-                    uploaded_by_organisation_id=(
-                        None if by_person else organisations[case.referent_org].id
-                    ),
+                    kind=paper.kind,
+                    filename=paper.filename,
+                    description=paper.description,
+                    content=paper.content,
+                    uploaded_by_account_id=account_id,
+                    uploaded_by_organisation_id=organisation_id,
                 )
             )
-    return documents_services.seed_demo_documents(
+    stored = documents_services.seed_demo_documents(
         departement_id=departement_id, documents=documents, rng=rng
     )
+    _redate(moments)
+    return stored
+
+
+def _redate(moments: dict[tuple[uuid.UUID, DocumentKind], datetime]) -> None:
+    """Give each stored document, and its timeline event, the moment it was deposited
+    (the documents service dates demo files at random)."""
+    session = db.session()
+    people = {person_id for person_id, _ in moments}
+    when: dict[str, datetime] = {}
+    for row in session.scalars(select(Document).where(Document.beneficiary_id.in_(people))):
+        at = moments.get((row.beneficiary_id, DocumentKind(row.kind)))
+        if at is not None:
+            row.uploaded_at = at
+            when[str(row.id)] = at
+    for event in session.scalars(
+        select(TimelineEvent).where(
+            TimelineEvent.beneficiary_id.in_(people),
+            TimelineEvent.kind == documents_services.Event.DOCUMENT_ADDED,
+        )
+    ):
+        at = when.get(str(event.details.get("document_id")))
+        if at is not None:
+            event.occurred_at = at
+    session.flush()

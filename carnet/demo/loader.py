@@ -2,9 +2,12 @@
 
 One département, three territories, sixteen structures of every kind, about forty
 professionals (some with several roles), a platform administrator and 300 synthetic
-people with journeys, follow-up groups, health consents and their timelines. Every
-person created leaves one audit row by the system actor `cli:demo`. The caller opens
-the unit of work and the unscoped block (`carnet demo` does).
+people with journeys, follow-up groups and their timelines. Every person followed by a
+showcase professional has a full record, a third of the others a lighter one
+(`journal.py` decides who and dates each journey; `stories.py` tells it; `situation.py`,
+`plans.py`, `meetings.py`, `projects.py`, `documents.py` and `notices.py` write it).
+Every person created leaves one audit row by the system actor `cli:demo`. The caller
+opens the unit of work and the unscoped block (`carnet demo` does).
 """
 
 from __future__ import annotations
@@ -16,32 +19,24 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from faker import Faker
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from carnet import clock
 from carnet.auth.models import Account, AccountKind
 from carnet.auth.services import ROLE_LABELS
 from carnet.demo import documents as demo_documents
+from carnet.demo import journal as demo_journal
+from carnet.demo import meetings as demo_meetings
+from carnet.demo import notices as demo_notices
+from carnet.demo import plans as demo_plans
 from carnet.demo import projects as demo_projects
 from carnet.demo import referential as ref
 from carnet.demo import situation as demo_situation
+from carnet.demo import stories
 from carnet.demo.people import PeopleGenerator, Person, email_local_part, weighted
-from carnet.meetings import services as meetings_services
-from carnet.meetings.models import (
-    Appointment,
-    AppointmentChannel,
-    AppointmentKind,
-    Attendance,
-    Note,
-    NoteVisibility,
-)
-from carnet.plan import services as plan_services
 from carnet.records import services as records_services
 from carnet.records.models import (
     Beneficiary,
-    Consent,
-    ConsentScope,
     ContactChannel,
     DigitalAutonomy,
     GroupMembership,
@@ -52,7 +47,7 @@ from carnet.records.models import (
     TimelineEvent,
 )
 from carnet.referential import services as referential_services
-from carnet.security import audit, crypto
+from carnet.security import audit
 from carnet.security.permissions import (
     AuditAction,
     GroupRole,
@@ -74,19 +69,9 @@ from carnet.tenancy.models import (
 
 BENEFICIARIES = 300
 COUPLE_SHARE = 0.12  # generated applicants whose spouse is also in the file
-HEALTH_ORGANISATIONS = ("csapa", "cpam")  # a member from these joins with a health consent
-MEETING_PEOPLE = 25  # generated people who get appointments and notes, besides the showcase
-MEETING_TOPICS = (
-    "Point sur la recherche de logement et la demande auprès du bailleur social.",
-    "Préparer le dossier d'entrée en formation ; apporter le dernier diplôme.",
-    "Faire le point sur la garde des enfants et les horaires possibles.",
-    "Bilan du mois : démarches faites, prochaines étapes.",
-)
-MEETING_NOTES = {
-    NoteVisibility.PRIVATE: "Impression à vérifier au prochain entretien : fatigue visible.",
-    NoteVisibility.GROUP: "Démarches avancées : dossier CAF à jour, inscription à l'atelier CV.",
-    NoteVisibility.SHARED: "Merci pour votre venue. Prochaine étape : envoyer deux candidatures.",
-}
+# A member from these is the group's health partner (a health structure reads the health
+# compartment by its mission: no consent needed).
+HEALTH_ORGANISATIONS = ("csapa", "cpam")
 FEMININE_TITLES = ("e", "rice", "euse")
 EPICENE_TITLES = ("Responsable", "Secrétaire", "Membre")
 
@@ -105,6 +90,7 @@ class DemoSummary:
 class Professional:
     account: Account
     roles: dict[str, list[MembershipRole]] = field(default_factory=dict)
+    key: str = ""  # `ref.SHOWCASE_PROFESSIONALS` key, or « proN »
 
 
 @dataclass
@@ -117,9 +103,13 @@ class Case:
     referent: Professional | None = None
     referent_org: str | None = None
     members: list[tuple[Professional, str]] = field(default_factory=list)
-    health_consent: str | None = None
+    health_partner: str | None = None  # organisation key of the group's health structure
     showcase: str | None = None
     exit_reason: JourneyExitReason | None = None
+    # Set by `journal.assign`: how full the record is, what needs attention, its story.
+    tier: demo_journal.Tier | None = None
+    attention: demo_journal.Attention | None = None
+    story: stories.Story | None = None
 
 
 def load_demo(
@@ -146,6 +136,7 @@ class _Builder:
         self.departement_ref = 0
         self.journeys = 0
         self.beneficiaries: list[tuple[Beneficiary, Case]] = []
+        self.invited: set[str] = set()  # showcase partners invited into a group lately
         self.events: list[TimelineEvent] = []
 
     # -- the whole build ---------------------------------------------------------------
@@ -158,16 +149,17 @@ class _Builder:
         self._platform_admin()
         self._accredit()
         self.db.flush()
-        self._create_beneficiaries(departement, self._cases())
+        cases = self._cases()
+        demo_journal.assign(
+            cases,
+            self.rng,
+            followers=[self.professionals[key] for key in demo_journal.FOLLOWERS],
+            referents_by_org=self.referents_by_org,
+        )
+        self._create_beneficiaries(departement, cases)
         accounts = self._beneficiary_accounts()
         self.db.flush()
-        self._meetings()
-        self._plans(departement)
-        demo_projects.seed(departement.id, self.beneficiaries, self.organisations, self.rng)
-        demo_documents.seed(departement.id, self.beneficiaries, self.organisations, self.rng)
-        demo_situation.load_situations(
-            self.db, self.beneficiaries, self.organisations, today=self.today
-        )
+        self._records(departement)
         return DemoSummary(
             departement_id=departement.id,
             organisations=len(self.organisations),
@@ -177,33 +169,29 @@ class _Builder:
             beneficiary_accounts=accounts,
         )
 
-    def _plans(self, departement: Departement) -> None:
-        """The département's referential, and a plan d'action for the showcase people and
-        about forty others followed by a référent (objectives and actions in varied statuses)."""
+    def _records(self, departement: Departement) -> None:
+        """The département's referential, then the records: each person's journey dated
+        from the group, and every section written along it."""
         referential_services.seed_referential(departement.id)
-        followed = [
-            (b, case)
-            for b, case in self.beneficiaries
-            if case.referent is not None
-            and case.referent_org is not None
-            and case.shape != "closed"
-        ]
-        chosen = [pair for pair in followed if pair[1].showcase]
-        others = [pair for pair in followed if not pair[1].showcase]
-        chosen += self.rng.sample(others, k=min(len(others), 40))
-        plan_services.seed_demo_plans(
-            departement_id=departement.id,
-            people=[
-                plan_services.DemoPlan(
-                    beneficiary_id=b.id,
-                    referent_account_id=case.referent.account.id,
-                    referent_organisation_id=self.organisations[case.referent_org].id,
-                )
-                for b, case in chosen
-                if case.referent is not None and case.referent_org is not None
-            ],
-            rng=self.rng,
+        journals = demo_journal.build(
+            self.db,
+            self.beneficiaries,
+            self.organisations,
+            {p.account.id: p for p in self.professionals.values()},
+            today=self.today,
+            now=self.now,
         )
+        demo_meetings.write(self.db, journals, now=self.now)
+        demo_plans.write(departement.id, journals, today=self.today)
+        demo_situation.load_situations(
+            self.db, self.beneficiaries, journals, today=self.today, now=self.now
+        )
+        demo_projects.seed(
+            departement.id, self.beneficiaries, self.organisations, journals, now=self.now
+        )
+        demo_documents.seed(departement.id, journals, now=self.now)
+        demo_notices.write(journals, now=self.now)
+        self.db.flush()
 
     # -- structures and professionals ------------------------------------------------------
     def _departement(self) -> Departement:
@@ -256,16 +244,20 @@ class _Builder:
         for spec in ref.SHOWCASE_PROFESSIONALS:
             self._professional(departement, spec.key, spec.roles, spec.given_name, spec.family_name)
         for number, roles in enumerate(ref.OTHER_PROFESSIONALS, start=1):
-            given = self._given_name_for(roles[0][2])
+            given = self._given_name_for([title for _, _, title in roles])
             self._professional(departement, f"pro{number}", roles, given, self.fake.last_name())
 
-    def _given_name_for(self, job_title: str) -> str:
-        first_word = job_title.split()[0]
-        if first_word in EPICENE_TITLES:
-            return self.fake.first_name()
-        if first_word.endswith(FEMININE_TITLES):
-            return self.fake.first_name_female()
-        return self.fake.first_name_male()
+    def _given_name_for(self, job_titles: list[str]) -> str:
+        """A first name that agrees with the job titles (the first one that is not epicene
+        tells: « Assistante » a woman, « Assistant » a man)."""
+        for title in job_titles:
+            first_word = title.split()[0]
+            if first_word in EPICENE_TITLES:
+                continue
+            if first_word.endswith(FEMININE_TITLES):
+                return self.fake.first_name_female()
+            return self.fake.first_name_male()
+        return self.fake.first_name()
 
     def _professional(
         self,
@@ -280,7 +272,7 @@ class _Builder:
             given or self.fake.first_name(),
             family or self.fake.last_name(),
         )
-        professional = Professional(account)
+        professional = Professional(account, key=key)
         for org_key, role, job_title in roles:
             organisation = self.organisations[org_key]
             self.db.add(
@@ -353,9 +345,10 @@ class _Builder:
             person,
             situation,
             spec.shape,
-            health_consent=spec.health_consent,
+            health_partner=spec.health_partner,
             showcase=spec.key,
             exit_reason=spec.exit_reason,
+            story=stories.BY_KEY[spec.story] if spec.story else None,
         )
         if spec.referent is not None:
             case.referent = self.professionals[spec.referent]
@@ -387,24 +380,33 @@ class _Builder:
         organisations = case.situation.referent_organisations
         choices = organisations.get(case.person.territory) or organisations["*"]
         case.referent_org = self.rng.choice(choices)
-        case.referent = self.rng.choice(self.referents_by_org[case.referent_org])
+        colleagues = self.referents_by_org[case.referent_org]
+        # The showcase référents follow a little more people than their colleagues.
+        weights = [2 if p.key in demo_journal.FOLLOWERS else 1 for p in colleagues]
+        case.referent = self.rng.choices(colleagues, weights)[0]
         taken = {case.referent.account.id}
         for org_key in case.situation.member_organisations:
             is_health = org_key in HEALTH_ORGANISATIONS
             if org_key == case.referent_org or self.rng.random() >= 0.25:
                 continue
             member = self.rng.choice(self.referents_by_org[org_key])
-            if member.account.id in taken or (is_health and case.health_consent):
+            if member.account.id in taken or (is_health and case.health_partner):
                 continue
             taken.add(member.account.id)
             case.members.append((member, org_key))
             if is_health:
-                case.health_consent = org_key
+                case.health_partner = org_key
 
     # -- writing one person --------------------------------------------------------------
     def _create_beneficiaries(self, departement: Departement, cases: list[Case]) -> None:
         """Written table by table (a few batched INSERTs), not person by person."""
-        plans = [(case, self._journey_dates(case.shape)) for case in cases]
+        plans = [
+            (
+                case,
+                demo_journal.fit_dates(case, self._journey_dates(case.shape), self.today, self.rng),
+            )
+            for case in cases
+        ]
         for case, dates in plans:
             beneficiary = self._beneficiary(departement, case, dates)
             self.beneficiaries.append((beneficiary, case))
@@ -413,7 +415,7 @@ class _Builder:
         with self.db.no_autoflush:
             for (beneficiary, case), (_, dates) in zip(self.beneficiaries, plans, strict=True):
                 self._seal_nir(beneficiary, case.person.nir)
-                created = self._at(dates[0][0])
+                created = beneficiary.created_at
                 self._event(beneficiary, None, "records:beneficiary:created", created)
                 self._journeys(beneficiary, case, dates)
         self.db.flush()
@@ -513,11 +515,12 @@ class _Builder:
                 departement_id=beneficiary.departement_id,
                 beneficiary_id=beneficiary.id,
                 opened_on=opened_on,
-                created_at=self._at(opened_on),
+                # The record exists before its first journey opens.
+                created_at=max(self._at(opened_on), beneficiary.created_at + timedelta(minutes=2)),
             )
             self.db.add(journey)
             self.journeys += 1
-            self._event(beneficiary, journey, "records:journey:opened", self._at(opened_on))
+            self._event(beneficiary, journey, "records:journey:opened", journey.created_at)
             if closed_on is not None:
                 self._closed_journey(beneficiary, journey, case, closed_on)
             elif case.referent is not None and case.referent_org is not None:
@@ -530,7 +533,9 @@ class _Builder:
         organisations = case.situation.referent_organisations
         org_key = self.rng.choice(organisations.get(case.person.territory) or organisations["*"])
         referent = self.rng.choice(self.referents_by_org[org_key])
-        started = self._at(journey.opened_on + timedelta(days=self.rng.randint(10, 40)))
+        started = self._working(
+            self._at(journey.opened_on + timedelta(days=self.rng.randint(10, 40)))
+        )
         ended = self._at(closed_on)
         self._membership(
             beneficiary,
@@ -559,11 +564,17 @@ class _Builder:
         referent: Professional,
         referent_org: str,
     ) -> None:
-        start = self._at(
-            min(self.today, journey.opened_on + timedelta(days=self.rng.randint(7, 35)))
+        start = self._working(
+            self._at(min(self.today, journey.opened_on + timedelta(days=self.rng.randint(7, 35))))
         )
         first_start, previous = start, None
-        if case.showcase is None and self.rng.random() < 0.15:
+        if case.attention is demo_journal.Attention.NEW:
+            start, previous = self._reoriented(beneficiary, journey, case, start)
+        elif (
+            case.showcase is None
+            and case.tier is not demo_journal.Tier.FULL
+            and self.rng.random() < 0.15
+        ):
             start, previous = self._former_referent(
                 beneficiary, journey, referent, referent_org, start
             )
@@ -576,8 +587,15 @@ class _Builder:
             start,
             previous=previous,
         )
+        # Members joined under the référent of the time.
+        former = None
+        if previous is not None:
+            former = (self._professional_of(previous.account_id), start)
         for member, org_key in case.members:
-            self._member(beneficiary, journey, case, member, org_key, first_start)
+            self._member(beneficiary, journey, case, member, org_key, first_start, former)
+
+    def _professional_of(self, account_id: uuid.UUID) -> Professional:
+        return next(p for p in self.professionals.values() if p.account.id == account_id)
 
     def _former_referent(
         self,
@@ -591,8 +609,8 @@ class _Builder:
         candidates = [p for p in self.referents_by_org[referent_org] if p is not referent]
         if not candidates or start.date() >= self.today - timedelta(days=30):
             return start, None
-        handover = start + timedelta(
-            days=self.rng.randint(20, (self.today - start.date()).days - 5)
+        handover = self._working(
+            start + timedelta(days=self.rng.randint(20, (self.today - start.date()).days - 5))
         )
         previous = self._membership(
             beneficiary,
@@ -606,6 +624,37 @@ class _Builder:
         )
         return handover, previous
 
+    def _reoriented(
+        self, beneficiary: Beneficiary, journey: Journey, case: Case, start: datetime
+    ) -> tuple[datetime, GroupMembership | None]:
+        """A « nouvelle orientation »: another structure (or a colleague) followed the
+        person until a few weeks ago; today's référent has not met him or her yet."""
+        organisations = case.situation.referent_organisations
+        choices = organisations.get(case.person.territory) or organisations["*"]
+        busy = [case.referent, *(member for member, _ in case.members)]
+        candidates = [
+            (key, p)
+            for key in dict.fromkeys([k for k in choices if k != case.referent_org] or choices)
+            for p in self.referents_by_org[key]
+            if all(p is not b for b in busy)
+        ]
+        if not candidates:
+            return start, None
+        org_key, former = self.rng.choice(candidates)
+        handover = self._working(self._at(self.today - timedelta(days=self.rng.randint(12, 45))))
+        reason = ref.END_REASONS_REFERENT[1 if org_key == case.referent_org else 2]
+        previous = self._membership(
+            beneficiary,
+            journey,
+            former,
+            org_key,
+            GroupRole.REFERENT,
+            start,
+            ended=(handover, reason),
+            end_event=False,  # the change of referent tells it
+        )
+        return handover, previous
+
     def _member(
         self,
         beneficiary: Beneficiary,
@@ -614,12 +663,20 @@ class _Builder:
         member: Professional,
         org_key: str,
         after: datetime,
+        former: tuple[Professional, datetime] | None = None,
     ) -> None:
+        """A partner joins the group, invited by the référent of the time (`former`: the
+        previous référent and when he or she handed over)."""
         latest = max(after, self._at(self.today - timedelta(days=1)))
         start = min(after + timedelta(days=self.rng.randint(5, 90)), latest)
-        is_health = org_key == case.health_consent
-        if is_health:
-            self._consent(beneficiary, case, org_key, start)
+        if member.key in demo_journal.FOLLOWERS and (
+            member.key not in self.invited or self.rng.random() < 0.25
+        ):
+            # Invited lately: « nouveau » in the partner's portfolio, a notification.
+            self.invited.add(member.key)
+            start = max(after, self._at(self.today - timedelta(days=self.rng.randint(3, 40))))
+        start = max(after, self._working(start))
+        is_health = org_key == case.health_partner
         ended = None
         if (
             not is_health
@@ -638,27 +695,7 @@ class _Builder:
             start,
             ended=ended,
             reason=ref.START_REASONS["health" if is_health else "member"],
-            added_by=case.referent,
-        )
-
-    def _consent(self, beneficiary: Beneficiary, case: Case, org_key: str, at: datetime) -> None:
-        organisation = self.organisations[org_key]
-        self.db.add(
-            Consent(
-                departement_id=beneficiary.departement_id,
-                beneficiary_id=beneficiary.id,
-                scope=ConsentScope.HEALTH,
-                organisation_id=organisation.id,
-                granted_at=at,
-                recorded_by_id=case.referent.account.id if case.referent else None,
-            )
-        )
-        self._event(
-            beneficiary,
-            None,
-            "records:consent:granted",
-            at,
-            details={"scope": str(ConsentScope.HEALTH), "organisation_id": str(organisation.id)},
+            added_by=former[0] if former is not None and start < former[1] else case.referent,
         )
 
     def _membership(
@@ -745,6 +782,16 @@ class _Builder:
         )
         return min(moment, self.now)
 
+    def _working(self, moment: datetime) -> datetime:
+        """`moment`, moved to the next working day when it falls on a weekend or a public
+        holiday (to the one before if that would be in the future): professionals act on
+        working days."""
+        day = moment.date()
+        shifted = datetime.combine(demo_journal.weekday(day), moment.timetz())
+        if shifted > self.now:
+            shifted = datetime.combine(demo_journal.weekday(day, forward=False), moment.timetz())
+        return shifted
+
     # -- accounts for a few people -----------------------------------------------------
     def _beneficiary_accounts(self) -> int:
         chosen = [b for b, case in self.beneficiaries if case.showcase]
@@ -770,159 +817,6 @@ class _Builder:
             )
             beneficiary.account_id = account.id
         return len(chosen)
-
-    # -- appointments and notes ----------------------------------------------------------
-    def _meetings(self) -> None:
-        """Past appointments with attendance, upcoming ones, and notes of each visibility
-        for the showcase people and some others, as `meetings.services` would write them."""
-        followed = [(b, c) for b, c in self.beneficiaries if c.referent and c.referent_org]
-        chosen = [(b, c) for b, c in followed if c.showcase]
-        chosen += self.rng.sample([bc for bc in followed if not bc[1].showcase], MEETING_PEOPLE)
-        journeys = {
-            j.beneficiary_id: j
-            for j in self.db.scalars(
-                select(Journey).where(
-                    Journey.beneficiary_id.in_([b.id for b, _ in chosen]),
-                    Journey.closed_on.is_(None),
-                )
-            )
-        }
-        for beneficiary, case in chosen:
-            journey = journeys.get(beneficiary.id)
-            if journey is not None and case.referent and case.referent_org:
-                self._person_meetings(beneficiary, journey, case.referent, case.referent_org)
-        self.db.flush()
-
-    def _person_meetings(
-        self, beneficiary: Beneficiary, journey: Journey, referent: Professional, org_key: str
-    ) -> None:
-        # After the référent joined (at most 35 days after the opening), before today.
-        span = max(3, (self.today - journey.opened_on).days - 35)
-        plans = [
-            (-self.rng.randint(span // 2 + 1, span), Attendance.PRESENT),
-            (-self.rng.randint(1, span // 2), self.rng.choice(list(Attendance))),
-            (self.rng.randint(3, 30), None),
-        ]
-        first: Appointment | None = None
-        for offset, attendance in plans:
-            starts_at = datetime.combine(
-                self.today + timedelta(days=offset),
-                time(self.rng.choice((8, 9, 12, 13)), self.rng.choice((0, 30))),
-                tzinfo=UTC,
-            )
-            remote = self.rng.random() < 0.3
-            appointment = Appointment(
-                id=uuid.uuid4(),
-                departement_id=beneficiary.departement_id,
-                beneficiary_id=beneficiary.id,
-                journey_id=journey.id,
-                kind=AppointmentKind.INDIVIDUAL
-                if first is None
-                else self.rng.choice(list(AppointmentKind)),
-                starts_at=starts_at,
-                channel=AppointmentChannel.PHONE if remote else AppointmentChannel.IN_PERSON,
-                place=None if remote else self.organisations[org_key].name,
-                topics=self.rng.choice(MEETING_TOPICS),
-                organisation_id=self.organisations[org_key].id,
-                professional_account_id=referent.account.id,
-                created_by_id=referent.account.id,
-                created_at=min(starts_at - timedelta(days=7), self.now),
-            )
-            if attendance is not None:
-                appointment.attendance = attendance
-                appointment.attendance_recorded_at = min(starts_at + timedelta(hours=2), self.now)
-                appointment.attendance_recorded_by_id = referent.account.id
-            self.db.add(appointment)
-            details = {"appointment_id": str(appointment.id)}
-            self._meeting_event(
-                beneficiary,
-                journey,
-                referent,
-                org_key,
-                "appointment:created",
-                appointment.created_at,
-                details,
-            )
-            if appointment.attendance_recorded_at is not None:
-                self._meeting_event(
-                    beneficiary,
-                    journey,
-                    referent,
-                    org_key,
-                    "attendance:recorded",
-                    appointment.attendance_recorded_at,
-                    details,
-                )
-            first = first or appointment
-        if first is None or first.attendance_recorded_at is None:
-            return
-        for visibility, body in MEETING_NOTES.items():
-            self._meeting_note(beneficiary, journey, referent, org_key, first, visibility, body)
-
-    def _meeting_note(
-        self,
-        beneficiary: Beneficiary,
-        journey: Journey,
-        author: Professional,
-        org_key: str,
-        appointment: Appointment,
-        visibility: NoteVisibility,
-        body: str,
-    ) -> None:
-        note_id = uuid.uuid4()
-        created_at = appointment.attendance_recorded_at or self.now
-        self.db.add(
-            Note(
-                id=note_id,
-                departement_id=beneficiary.departement_id,
-                beneficiary_id=beneficiary.id,
-                appointment_id=appointment.id,
-                author_account_id=author.account.id,
-                author_organisation_id=self.organisations[org_key].id,
-                visibility=visibility,
-                body_sealed=crypto.current().seal(
-                    self.db,
-                    beneficiary_id=beneficiary.id,
-                    departement_id=beneficiary.departement_id,
-                    table=meetings_services.NOTE_TABLE,
-                    column=meetings_services.NOTE_COLUMN,
-                    row_id=note_id,
-                    plaintext=body,
-                ),
-                created_at=created_at,
-            )
-        )
-        details = {
-            "note_id": str(note_id),
-            "visibility": visibility.value,
-            "appointment_id": str(appointment.id),
-        }
-        self._meeting_event(
-            beneficiary, journey, author, org_key, "note:added", created_at, details
-        )
-
-    def _meeting_event(
-        self,
-        beneficiary: Beneficiary,
-        journey: Journey,
-        actor: Professional,
-        org_key: str,
-        kind: str,
-        at: datetime,
-        details: dict[str, str],
-    ) -> None:
-        self.db.add(
-            TimelineEvent(
-                departement_id=beneficiary.departement_id,
-                beneficiary_id=beneficiary.id,
-                journey_id=journey.id,
-                kind=f"meetings:{kind}",
-                occurred_at=at,
-                actor_account_id=actor.account.id,
-                actor_organisation_id=self.organisations[org_key].id,
-                details=details,
-            )
-        )
 
 
 def partner_age_fits(

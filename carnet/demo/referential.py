@@ -116,8 +116,9 @@ SHOWCASE_PROFESSIONALS: tuple[ProfessionalSpec, ...] = (
         ),
         "Claire",
         "Moreau",
-        "Référente sociale de Nathalie Petit ; deux rôles (référente, membre d'EP) à choisir "
-        "à la connexion.",
+        "Référente sociale de Nathalie Petit (volet santé ouvert par son accord) et d'autres "
+        "personnes aux alertes variées ; deux rôles (référente, membre d'EP) à choisir à la "
+        "connexion.",
     ),
     ProfessionalSpec(
         "julien",
@@ -176,7 +177,8 @@ SHOWCASE_PROFESSIONALS: tuple[ProfessionalSpec, ...] = (
         (("csapa", R.PROFESSIONAL, "Infirmière en addictologie"),),
         "Hélène",
         "Garnier",
-        "Structure de santé « sensible » : voit le volet santé des personnes qui y ont consenti.",
+        "Structure « sensible » : son nom est masqué aux autres structures du groupe de suivi ; "
+        "la personne le voit.",
     ),
     ProfessionalSpec(
         "elodie",
@@ -282,8 +284,9 @@ SITUATIONS: tuple[SituationSpec, ...] = (
     SituationSpec(
         "socio_professionnelle",
         20,
+        # A chantier d'insertion is a partner of the group, never the référent.
         {
-            "limoges": ("plie", "aci", "mdd-limoges"),
+            "limoges": ("plie", "mdd-limoges"),
             "nord-ouest": ("mdd-nord", "ccas"),
             "sud-est": ("mdd-sud",),
         },
@@ -373,9 +376,10 @@ class ShowcaseBeneficiary:
     shape: str
     referent: str | None  # a showcase professional's key
     members: tuple[str, ...] = ()  # showcase professionals' keys
-    health_consent: str | None = None  # organisation key
+    health_partner: str | None = None  # organisation key of the health structure member
     showcase: str = ""
     exit_reason: JourneyExitReason | None = None  # of the earlier journey, if any
+    story: str | None = None  # `carnet.demo.stories` key
 
 
 SHOWCASE_BENEFICIARIES: tuple[ShowcaseBeneficiary, ...] = (
@@ -390,8 +394,10 @@ SHOWCASE_BENEFICIARIES: tuple[ShowcaseBeneficiary, ...] = (
         "open",
         referent="claire",
         members=("helene",),
-        health_consent="csapa",
-        showcase="Son propre carnet, qui l'a consulté, son accord santé donné au CSAPA.",
+        health_partner="csapa",
+        showcase="Son propre carnet, qui l'a consulté, son accord santé donné à sa référente "
+        "(Maison du Département de Limoges).",
+        story="hebergement",
     ),
     ShowcaseBeneficiary(
         "kevin",
@@ -404,6 +410,7 @@ SHOWCASE_BENEFICIARIES: tuple[ShowcaseBeneficiary, ...] = (
         "open",
         referent="karim",
         showcase="Jeune suivi par la mission locale ; parcours en cours.",
+        story="jeune",
     ),
     ShowcaseBeneficiary(
         "samia",
@@ -417,6 +424,7 @@ SHOWCASE_BENEFICIARIES: tuple[ShowcaseBeneficiary, ...] = (
         referent="julien",
         exit_reason=JourneyExitReason.EMPLOYMENT,
         showcase="Parcours rouvert : une sortie vers l'emploi, puis un retour au RSA.",
+        story="formation",
     ),
     ShowcaseBeneficiary(
         "gerard",

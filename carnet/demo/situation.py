@@ -1,14 +1,16 @@
 """The demo's situations and health compartments, as the situation services would write them.
 
-For the showcase people and about fifty others followed by a référent: dated diagnostic
-versions (two for some), freins périphériques in the three statuses, and for people
-followed by a health structure, health freins, an RQTH and health partners' notes, sealed
-like those written through the site. Some people also open their health compartment to
-their référent's structure (from their space, or in a meeting: « mode accompagné »), and
-a few have withdrawn such a consent since. Each write leaves its timeline event; like the
+For every person with a tier (`carnet.demo.journal`): the diagnostic written at the first
+meeting with a référent and, for a full record with months of follow-up, a second version
+at a later meeting (the situation settled since is gone from it, its frein lifted that
+day); freins in the three statuses, each moved at a meeting; a synthesis of the person's
+own story, never the same twice. The latest version's digital autonomy is the one in the
+person's contact details. People followed by a health structure get a health compartment
+written by that partner (health freins, notes, an RQTH for some) and some open it to
+their référent's structure: from their own space, or in a meeting (« mode accompagné »),
+a few withdrawing it later. A person not oriented yet may have filled in a
+self-diagnostic from his or her space. Each write leaves its timeline event; like the
 rest of the demo, the access log holds only the creation of each person.
-
-The words are ours; the situations come from the département's seeded referential.
 """
 
 from __future__ import annotations
@@ -18,13 +20,13 @@ import random
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from carnet import clock
+from carnet.demo import stories
+from carnet.demo.journal import Journal, Tier, Visit, local, office, paris_day, weekday
 from carnet.records.models import (
     Beneficiary,
     Consent,
@@ -34,7 +36,7 @@ from carnet.records.models import (
     TimelineEvent,
 )
 from carnet.referential import services as referential
-from carnet.referential.models import EntryKind, OarsaCategory
+from carnet.referential.models import EntryKind
 from carnet.referential.services import ThemeView
 from carnet.security import crypto
 from carnet.situation import health as health_services
@@ -51,27 +53,24 @@ from carnet.situation.models import (
     RqthRecord,
     RqthStatus,
 )
-from carnet.tenancy.models import Organisation
 
 if TYPE_CHECKING:
     from carnet.demo.loader import Case
 
 SEED = 4_187  # a stream of its own: the rest of the demo does not move when this changes
-OTHER_PEOPLE = 50
-SECOND_VERSION_SHARE = 0.45
-HEALTH_CONSENT_TO_REFERENT_SHARE = 0.5
 WITHDRAWN_SHARE = 0.2
+SECOND_VERSION_AFTER = timedelta(days=45)
 
 STRENGTHS = (
     "Motivation pour reprendre une activité",
     "Entourage familial présent",
     "Toujours à l'heure aux rendez-vous",
     "Connaît bien les services du quartier",
-    "Parle l'arabe et le français",
+    "Parle deux langues",
     "À l'aise avec un smartphone",
     "Bénévole dans une association sportive",
     "Aime travailler en équipe",
-    "Garde ses enfants le matin grâce à sa mère",
+    "Sait s'organiser avec peu de moyens",
 )
 SKILLS = (
     "Entretien de locaux",
@@ -85,21 +84,15 @@ SKILLS = (
     "Petits travaux de maçonnerie",
     "Accueil du public",
 )
-SUMMARIES = (
-    "La priorité est le logement ; la recherche d'emploi reprendra une fois la situation "
-    "stabilisée.",
-    "Projet clair dans la vente ; il manque un moyen de transport pour les horaires décalés.",
-    "La personne souhaite se former avant de candidater ; elle a besoin d'aide pour les "
-    "démarches en ligne.",
-    "Situation stable ; l'objectif est un contrat d'au moins six mois d'ici l'été.",
-    "Beaucoup de démarches en retard : on commence par l'accès aux droits et le budget.",
+# A person not oriented yet, who described the situation from his or her own space.
+SELF_SITUATIONS = (
+    ("emploi", "Sans emploi depuis plus d'un an"),
+    ("mobilite", "Sans permis de conduire"),
 )
-FREE_SITUATIONS: dict[str, str] = {
-    "logement": "Logement loin des arrêts de bus",
-    "mobilite": "Se déplace à vélo, trajets longs en hiver",
-    "difficultes_financieres": "Dossier de surendettement en préparation",
-    "emploi": "Travail saisonnier l'été seulement",
-}
+SELF_SUMMARY = (
+    "Je cherche un emploi près de chez moi, à {city}. Je n'ai pas de voiture et le car passe "
+    "deux fois par jour."
+)
 HEALTH_FREINS = (
     ("Douleurs de dos qui limitent le port de charges", "Kinésithérapie prescrite."),
     ("Suivi en addictologie engagé", "Rendez-vous hebdomadaires, bien tenus."),
@@ -109,19 +102,18 @@ HEALTH_FREINS = (
     ("Grande fatigue liée à un traitement", "Reprise progressive conseillée."),
 )
 HEALTH_NOTES = (
-    "Rendez-vous tenus ; la personne souhaite que sa référente soit informée de ses progrès.",
+    "Rendez-vous tenus ; la personne souhaite que son référent soit informé de ses progrès.",
     "Dossier de complémentaire santé solidaire déposé ce jour avec la personne.",
     "Médecin traitant trouvé ; premier rendez-vous fixé dans deux semaines.",
     "Une reprise à temps partiel semble possible d'ici deux mois, de l'avis de la personne.",
 )
-_BARRIER_STATUSES = (
-    BarrierStatus.IDENTIFIED,
-    BarrierStatus.IN_PROGRESS,
-    BarrierStatus.IN_PROGRESS,
-    BarrierStatus.LIFTED,
-)
 _EDUCATION = tuple(EducationLevel)
 _EDUCATION_WEIGHTS = (30, 30, 20, 10, 6, 4)
+_LESS_AUTONOMOUS = {
+    DigitalAutonomy.AUTONOMOUS: DigitalAutonomy.NEEDS_HELP,
+    DigitalAutonomy.NEEDS_HELP: DigitalAutonomy.NO_ACCESS,
+    DigitalAutonomy.NO_ACCESS: DigitalAutonomy.NO_ACCESS,
+}
 
 
 @dataclass(frozen=True)
@@ -130,22 +122,31 @@ class _Author:
     organisation_id: uuid.UUID | None
 
 
+@dataclass(frozen=True)
+class _Step:
+    """A moment of the journey where something was written, and by whom."""
+
+    at: datetime
+    author: _Author
+
+    @property
+    def day(self) -> date:
+        return paris_day(self.at)
+
+
+def _step(visit: Visit, minutes: int) -> _Step:
+    account_id, organisation_id = visit.holder.author
+    return _Step(visit.ends + timedelta(minutes=minutes), _Author(account_id, organisation_id))
+
+
 class _Writer:
-    def __init__(
-        self,
-        db: Session,
-        departement_id: uuid.UUID,
-        organisations: dict[str, Organisation],
-        today: date,
-    ) -> None:
+    def __init__(self, db: Session, departement_id: uuid.UUID, today: date, now: datetime) -> None:
         self.db = db
-        self.departement_id = departement_id
-        self.organisations = organisations
         self.today = today
+        self.now = now
         self.rng = random.Random(SEED)
-        self.now = clock.now()
-        themes = referential.list_themes(departement_id)
-        self.themes = [t for t in themes if t.oarsa_category is not OarsaCategory.SANTE]
+        self.themes = {t.code: t for t in referential.list_themes(departement_id)}
+        self.summaries: set[str] = set()
         self.rows: dict[str, list[object]] = {
             "diagnostics": [],
             "situations": [],
@@ -156,16 +157,6 @@ class _Writer:
         }
 
     # -- helpers -------------------------------------------------------------------------
-    def _at(self, day: date) -> datetime:
-        moment = datetime.combine(
-            day, time(self.rng.randint(8, 16), self.rng.randint(0, 59)), tzinfo=UTC
-        )
-        return min(moment, self.now)
-
-    def _day_between(self, start: date, end: date) -> date:
-        span = max(0, (end - start).days)
-        return start + timedelta(days=self.rng.randint(0, span))
-
     def _event(
         self,
         person: Beneficiary,
@@ -202,67 +193,40 @@ class _Writer:
             plaintext=text,
         )
 
+    def _entry(self, theme: ThemeView, label: str) -> uuid.UUID | None:
+        entry = next((e for e in theme.of_kind(EntryKind.SITUATION) if e.label == label), None)
+        return entry.id if entry else None
+
+    def summary(self, words: stories.Words, templates: Sequence[str]) -> str:
+        """One of the story's texts in the person's words; never one already written."""
+        candidates = [words(t) for t in self.rng.sample(list(templates), k=len(templates))]
+        for text in candidates:
+            if text not in self.summaries:
+                self.summaries.add(text)
+                return text
+        endings = [words(e) for e in stories.SUMMARY_ENDINGS]
+        for ending in self.rng.sample(endings, k=len(endings)):
+            text = f"{candidates[0]} {ending}"
+            if text not in self.summaries:
+                self.summaries.add(text)
+                return text
+        text = f"{candidates[0]} {endings[0]} {endings[1]} ({len(self.summaries)})"
+        self.summaries.add(text)
+        return text
+
     # -- the diagnostic ------------------------------------------------------------------
-    def diagnostics(
+    def version(
         self,
         person: Beneficiary,
         journey: Journey | None,
-        author: _Author,
-        declared_by: Declarant,
-        days: Sequence[date],
-    ) -> list[tuple[ThemeView, str]]:
-        """One version per day given; each later version revises the one before. Returns
-        the situations of the latest version (theme, label)."""
-        picked = self._pick_situations()
-        strengths = self.rng.sample(STRENGTHS, k=self.rng.randint(1, 3))
-        skills = self.rng.sample(SKILLS, k=self.rng.randint(1, 3))
-        education = self.rng.choices(_EDUCATION, weights=_EDUCATION_WEIGHTS)[0]
-        digital = self.rng.choice(tuple(DigitalAutonomy))
-        for number, day in enumerate(days, start=1):
-            if number > 1:
-                # A later look: a situation settled, another found, a skill written down.
-                if len(picked) > 1:
-                    picked.pop(self.rng.randrange(len(picked)))
-                picked += self._pick_situations(1)
-                skills = [*skills, self.rng.choice([s for s in SKILLS if s not in skills])]
-                if digital is DigitalAutonomy.NO_ACCESS:
-                    digital = DigitalAutonomy.NEEDS_HELP
-            self._version(
-                person,
-                journey,
-                author,
-                declared_by,
-                number,
-                self._at(day),
-                picked,
-                (strengths, skills),
-                (education, digital),
-            )
-        return picked
-
-    def _pick_situations(self, count: int | None = None) -> list[tuple[ThemeView, str]]:
-        themes = [t for t in self.themes if t.of_kind(EntryKind.SITUATION)]
-        chosen = self.rng.sample(themes, k=min(len(themes), count or self.rng.randint(2, 4)))
-        picked: list[tuple[ThemeView, str]] = []
-        for theme in chosen:
-            entry = self.rng.choice(theme.of_kind(EntryKind.SITUATION))
-            picked.append((theme, entry.label))
-            free = FREE_SITUATIONS.get(theme.code)
-            if free and self.rng.random() < 0.3:
-                picked.append((theme, free))
-        return picked
-
-    def _version(
-        self,
-        person: Beneficiary,
-        journey: Journey | None,
-        author: _Author,
-        declared_by: Declarant,
+        step: _Step,
+        *,
         number: int,
-        at: datetime,
-        picked: list[tuple[ThemeView, str]],
+        declared_by: Declarant,
+        picked: Sequence[tuple[str, str]],
         lines: tuple[list[str], list[str]],
-        levels: tuple[EducationLevel, DigitalAutonomy],
+        levels: tuple[EducationLevel, DigitalAutonomy | None],
+        summary: str,
     ) -> None:
         (strengths, skills), (education, digital) = lines, levels
         diagnostic = Diagnostic(
@@ -271,19 +235,19 @@ class _Writer:
             beneficiary_id=person.id,
             journey_id=journey.id if journey else None,
             number=number,
-            recorded_at=at,
+            recorded_at=step.at,
             declared_by=declared_by,
-            author_account_id=author.account_id,
-            author_organisation_id=author.organisation_id,
+            author_account_id=step.author.account_id,
+            author_organisation_id=step.author.organisation_id,
             education_level=education,
             digital_autonomy=digital,
             strengths=list(strengths),
             skills=list(skills),
-            summary=self.rng.choice(SUMMARIES),
+            summary=summary,
         )
         self.rows["diagnostics"].append(diagnostic)
-        for position, (theme, label) in enumerate(picked, start=1):
-            entry = next((e for e in theme.of_kind(EntryKind.SITUATION) if e.label == label), None)
+        for position, (code, label) in enumerate(picked, start=1):
+            theme = self.themes[code]
             self.rows["situations"].append(
                 DiagnosticSituation(
                     id=uuid.uuid4(),
@@ -291,7 +255,7 @@ class _Writer:
                     beneficiary_id=person.id,
                     diagnostic_id=diagnostic.id,
                     theme_id=theme.id,
-                    entry_id=entry.id if entry else None,
+                    entry_id=self._entry(theme, label),
                     label=label,
                     position=position,
                 )
@@ -300,171 +264,259 @@ class _Writer:
             person,
             journey,
             situation.Event.DIAGNOSTIC_RECORDED,
-            at,
-            author,
+            step.at,
+            step.author,
             diagnostic_id=str(diagnostic.id),
             number=str(number),
             declared_by=declared_by.value,
         )
 
-    # -- freins --------------------------------------------------------------------------
-    def _statuses(self, status: BarrierStatus, identified: date) -> tuple[date | None, date | None]:
-        """The dates of « en cours » and « levé » for a frein identified on `identified`."""
-        started = lifted = None
-        if status is BarrierStatus.IN_PROGRESS or (
-            status is BarrierStatus.LIFTED and self.rng.random() < 0.7
-        ):
-            started = self._day_between(identified, self.today)
-        if status is BarrierStatus.LIFTED:
-            lifted = self._day_between(started or identified, self.today)
-        return started, lifted
-
-    def barriers(
-        self,
-        person: Beneficiary,
-        journey: Journey | None,
-        author: _Author,
-        picked: list[tuple[ThemeView, str]],
-        since: date,
-        statuses: Sequence[BarrierStatus] | None = None,
-    ) -> None:
-        count = len(statuses) if statuses else self.rng.randint(1, min(3, len(picked)))
-        for index, (theme, label) in enumerate(picked[:count]):
-            status = statuses[index] if statuses else self.rng.choice(_BARRIER_STATUSES)
-            identified = self._day_between(since, self.today)
-            started, lifted = self._statuses(status, identified)
-            entry = next((e for e in theme.of_kind(EntryKind.SITUATION) if e.label == label), None)
-            barrier = Barrier(
-                id=uuid.uuid4(),
-                departement_id=person.departement_id,
-                beneficiary_id=person.id,
-                journey_id=journey.id if journey else None,
-                theme_id=theme.id,
-                entry_id=entry.id if entry else None,
-                label=label,
-                status=status,
-                identified_on=identified,
-                in_progress_on=started,
-                lifted_on=lifted,
-                declared_by=Declarant.PROFESSIONAL,
-                author_account_id=author.account_id,
-                author_organisation_id=author.organisation_id,
-                created_at=self._at(identified),
-                version=1 + (started is not None) + (lifted is not None),
-            )
-            self.rows["barriers"].append(barrier)
-            ids = {"barrier_id": str(barrier.id), "theme_id": str(theme.id)}
-            self._event(
+    def diagnostics(self, journal: Journal, held: list[Visit]) -> _Step | None:
+        """The first version at the first meeting; for a full record, a second one at a
+        meeting at least six weeks later. Returns that second version's moment."""
+        person, story, rng = journal.beneficiary, journal.story, self.rng
+        full = journal.tier is Tier.FULL
+        first = _step(held[0], rng.randint(2, 8))
+        later = [v for v in held[1:] if paris_day(v.at) >= first.day + SECOND_VERSION_AFTER]
+        second = _step(later[-1], rng.randint(2, 8)) if full and later else None
+        picked = list(story.diagnostic if full else story.diagnostic[:2])
+        strengths = rng.sample(STRENGTHS, k=rng.randint(1, 3))
+        skills = rng.sample(SKILLS, k=rng.randint(1, 3))
+        education = rng.choices(_EDUCATION, weights=_EDUCATION_WEIGHTS)[0]
+        latest = DigitalAutonomy(person.digital_autonomy) if person.digital_autonomy else None
+        earlier = latest
+        if latest is not None and second is not None and story.digital_progress:
+            earlier = _LESS_AUTONOMOUS[latest]
+        self.version(
+            person,
+            journal.journey,
+            first,
+            number=1,
+            declared_by=Declarant.PROFESSIONAL,
+            picked=picked,
+            lines=(strengths, skills),
+            levels=(education, earlier),
+            summary=self.summary(journal.words, story.first_summaries),
+        )
+        if second is not None:
+            # The situation settled since (the second one) is no longer there.
+            kept = [pair for index, pair in enumerate(picked) if index != 1]
+            skills = [*skills, rng.choice([s for s in SKILLS if s not in skills])]
+            self.version(
                 person,
-                journey,
-                situation.Event.BARRIER_ADDED,
-                self._at(identified),
-                author,
-                declared_by=Declarant.PROFESSIONAL.value,
-                **ids,
+                journal.journey,
+                second,
+                number=2,
+                declared_by=Declarant.PROFESSIONAL,
+                picked=kept,
+                lines=(strengths, skills),
+                levels=(education, latest),
+                summary=self.summary(journal.words, story.later_summaries),
             )
-            for day, kind in (
-                (started, situation.Event.BARRIER_STARTED),
-                (lifted, situation.Event.BARRIER_LIFTED),
-            ):
-                if day is not None:
-                    self._event(
-                        person, journey, kind, self._at(day), author, on=day.isoformat(), **ids
-                    )
+        return second
+
+    def self_diagnostic(self, person: Beneficiary, journey: Journey | None, day: date) -> None:
+        """What a person not oriented yet wrote from his or her space, one evening."""
+        if person.account_id is None:
+            return
+        at = min(local(day, time(19, self.rng.randint(0, 59))), self.now)
+        latest = DigitalAutonomy(person.digital_autonomy) if person.digital_autonomy else None
+        self.version(
+            person,
+            journey,
+            _Step(at, _Author(person.account_id, None)),
+            number=1,
+            declared_by=Declarant.PERSON,
+            picked=SELF_SITUATIONS,
+            lines=(["Motivation pour reprendre une activité"], ["Entretien de locaux"]),
+            levels=(EducationLevel.CAP_BEP, latest),
+            summary=self.summary(stories.Words(person), (SELF_SUMMARY,)),
+        )
+
+    # -- freins --------------------------------------------------------------------------
+    def barriers(self, journal: Journal, held: list[Visit], settled: _Step | None) -> None:
+        """One frein per situation found at the first meeting: the main one taken up at the
+        next meeting, the second lifted when the second version noted it settled."""
+        rng = self.rng
+        full = journal.tier is Tier.FULL
+        found = _step(held[0], rng.randint(10, 20))
+        later = [v for v in held[1:] if paris_day(v.at) >= found.day + timedelta(days=7)]
+        picked = journal.story.diagnostic if full else journal.story.diagnostic[:2]
+        for index, (code, label) in enumerate(picked):
+            started: _Step | None = None
+            lifted: _Step | None = None
+            if index == 0 and later:
+                started = _step(later[0], rng.randint(10, 20))
+            elif index == 1 and settled is not None:
+                between = [v for v in later if paris_day(v.at) < settled.day]
+                started = _step(between[0], rng.randint(10, 20)) if between else None
+                lifted = _Step(settled.at + timedelta(minutes=3), settled.author)
+            elif index == 1 and later and rng.random() < 0.5:
+                started = _step(later[-1], rng.randint(10, 20))
+            self.barrier(journal, code, label, found, started, lifted)
+
+    def barrier(
+        self,
+        journal: Journal,
+        code: str,
+        label: str,
+        found: _Step,
+        started: _Step | None,
+        lifted: _Step | None,
+    ) -> None:
+        person, journey = journal.beneficiary, journal.journey
+        theme = self.themes[code]
+        status = BarrierStatus.IDENTIFIED
+        if lifted is not None:
+            status = BarrierStatus.LIFTED
+        elif started is not None:
+            status = BarrierStatus.IN_PROGRESS
+        barrier = Barrier(
+            id=uuid.uuid4(),
+            departement_id=person.departement_id,
+            beneficiary_id=person.id,
+            journey_id=journey.id,
+            theme_id=theme.id,
+            entry_id=self._entry(theme, label),
+            label=label,
+            status=status,
+            identified_on=found.day,
+            in_progress_on=started.day if started else None,
+            lifted_on=lifted.day if lifted else None,
+            declared_by=Declarant.PROFESSIONAL,
+            author_account_id=found.author.account_id,
+            author_organisation_id=found.author.organisation_id,
+            created_at=found.at,
+            version=1 + (started is not None) + (lifted is not None),
+        )
+        self.rows["barriers"].append(barrier)
+        ids = {"barrier_id": str(barrier.id), "theme_id": str(theme.id)}
+        self._event(
+            person,
+            journey,
+            situation.Event.BARRIER_ADDED,
+            found.at,
+            found.author,
+            declared_by=Declarant.PROFESSIONAL.value,
+            **ids,
+        )
+        for step, kind in (
+            (started, situation.Event.BARRIER_STARTED),
+            (lifted, situation.Event.BARRIER_LIFTED),
+        ):
+            if step is not None:
+                self._event(
+                    person, journey, kind, step.at, step.author, on=step.day.isoformat(), **ids
+                )
 
     # -- the health compartment ----------------------------------------------------------
-    def health(
-        self, person: Beneficiary, journey: Journey | None, author: _Author, since: date, rqth: bool
-    ) -> None:
-        """Health freins, health partners' notes and, for some, an RQTH, all sealed."""
-        self._health_barriers(person, journey, author, since)
-        self._health_notes(person, journey, author, since)
-        if rqth:
-            self._rqth(person, journey, author, since)
+    def health(self, journal: Journal) -> None:
+        """Written by the health partner of the group, from the first meeting with it."""
+        partner = journal.health_partner()
+        if partner is None:
+            return
+        rng = self.rng
+        person, journey = journal.beneficiary, journal.journey
+        author = _Author(*partner.author)
+        end = paris_day(partner.ended) if partner.ended else self.today - timedelta(days=1)
+        met = [v for v in journal.visits if v.holder is partner and v.held]
+        if met:
+            steps = [_step(v, rng.randint(5, 15)) for v in met]
+        else:
+            start = paris_day(partner.started) + timedelta(days=rng.randint(2, 10))
+            day = weekday(min(start, end), forward=False)
+            steps = [_Step(min(office(day, rng), self.now), author)]
+        first, last = steps[0], steps[-1]
+        for label, details in rng.sample(HEALTH_FREINS, k=rng.randint(1, 2)):
+            started = last if last is not first and rng.random() < 0.6 else None
+            self._health_barrier(journal, author, label, details, first, started)
+        for index, body in enumerate(rng.sample(HEALTH_NOTES, k=min(len(steps), 2))):
+            step = steps[index] if index < len(steps) else last
+            self._health_note(journal, author, body, step.at + timedelta(minutes=4))
+        if journal.story.key == "handicap" or rng.random() < 0.2:
+            self._rqth(person, journey, author, first)
 
-    def _health_barriers(
-        self, person: Beneficiary, journey: Journey | None, author: _Author, since: date
+    def _health_barrier(
+        self,
+        journal: Journal,
+        author: _Author,
+        label: str,
+        details: str | None,
+        found: _Step,
+        started: _Step | None,
     ) -> None:
-        for label, details in self.rng.sample(HEALTH_FREINS, k=self.rng.randint(1, 2)):
-            status = self.rng.choice(_BARRIER_STATUSES)
-            identified = self._day_between(since, self.today)
-            started, lifted = self._statuses(status, identified)
-            row = HealthBarrier(
-                id=uuid.uuid4(),
-                departement_id=person.departement_id,
-                beneficiary_id=person.id,
-                journey_id=journey.id if journey else None,
-                status=status,
-                identified_on=identified,
-                in_progress_on=started,
-                lifted_on=lifted,
-                declared_by=Declarant.PROFESSIONAL,
-                author_account_id=author.account_id,
-                author_organisation_id=author.organisation_id,
-                created_at=self._at(identified),
-                version=1 + (started is not None) + (lifted is not None),
+        person, journey = journal.beneficiary, journal.journey
+        status = BarrierStatus.IN_PROGRESS if started else BarrierStatus.IDENTIFIED
+        row = HealthBarrier(
+            id=uuid.uuid4(),
+            departement_id=person.departement_id,
+            beneficiary_id=person.id,
+            journey_id=journey.id,
+            status=status,
+            identified_on=found.day,
+            in_progress_on=started.day if started else None,
+            lifted_on=None,
+            declared_by=Declarant.PROFESSIONAL,
+            author_account_id=author.account_id,
+            author_organisation_id=author.organisation_id,
+            created_at=found.at,
+            version=1 + (started is not None),
+        )
+        table = health_services.HEALTH_BARRIER_TABLE
+        row.label_sealed = self._seal(
+            person, table, health_services.HEALTH_LABEL_COLUMN, row.id, label
+        )
+        if details:
+            row.details_sealed = self._seal(
+                person, table, health_services.HEALTH_DETAILS_COLUMN, row.id, details
             )
-            table = health_services.HEALTH_BARRIER_TABLE
-            row.label_sealed = self._seal(
-                person, table, health_services.HEALTH_LABEL_COLUMN, row.id, label
-            )
-            if details:
-                row.details_sealed = self._seal(
-                    person, table, health_services.HEALTH_DETAILS_COLUMN, row.id, details
-                )
-            self.rows["health"].append(row)
-            ids = {"barrier_id": str(row.id)}
+        self.rows["health"].append(row)
+        ids = {"barrier_id": str(row.id)}
+        self._event(
+            person, journey, health_services.Event.HEALTH_BARRIER_ADDED, found.at, author, **ids
+        )
+        if started is not None:
             self._event(
                 person,
                 journey,
-                health_services.Event.HEALTH_BARRIER_ADDED,
-                self._at(identified),
+                health_services.Event.HEALTH_BARRIER_STARTED,
+                started.at,
                 author,
+                on=started.day.isoformat(),
                 **ids,
             )
-            for day, kind in (
-                (started, health_services.Event.HEALTH_BARRIER_STARTED),
-                (lifted, health_services.Event.HEALTH_BARRIER_LIFTED),
-            ):
-                if day is not None:
-                    self._event(
-                        person, journey, kind, self._at(day), author, on=day.isoformat(), **ids
-                    )
 
-    def _health_notes(
-        self, person: Beneficiary, journey: Journey | None, author: _Author, since: date
-    ) -> None:
-        for body in self.rng.sample(HEALTH_NOTES, k=self.rng.randint(1, 2)):
-            at = self._at(self._day_between(since, self.today))
-            note = HealthNote(
-                id=uuid.uuid4(),
-                departement_id=person.departement_id,
-                beneficiary_id=person.id,
-                author_account_id=author.account_id,
-                author_organisation_id=author.organisation_id,
-                created_at=at,
-            )
-            note.body_sealed = self._seal(
-                person,
-                health_services.HEALTH_NOTE_TABLE,
-                health_services.HEALTH_NOTE_COLUMN,
-                note.id,
-                body,
-            )
-            self.rows["health"].append(note)
-            self._event(
-                person,
-                journey,
-                health_services.Event.HEALTH_NOTE_ADDED,
-                at,
-                author,
-                note_id=str(note.id),
-            )
+    def _health_note(self, journal: Journal, author: _Author, body: str, at: datetime) -> None:
+        person = journal.beneficiary
+        note = HealthNote(
+            id=uuid.uuid4(),
+            departement_id=person.departement_id,
+            beneficiary_id=person.id,
+            author_account_id=author.account_id,
+            author_organisation_id=author.organisation_id,
+            created_at=at,
+        )
+        note.body_sealed = self._seal(
+            person,
+            health_services.HEALTH_NOTE_TABLE,
+            health_services.HEALTH_NOTE_COLUMN,
+            note.id,
+            body,
+        )
+        self.rows["health"].append(note)
+        self._event(
+            person,
+            journal.journey,
+            health_services.Event.HEALTH_NOTE_ADDED,
+            at,
+            author,
+            note_id=str(note.id),
+        )
 
     def _rqth(
-        self, person: Beneficiary, journey: Journey | None, author: _Author, since: date
+        self, person: Beneficiary, journey: Journey | None, author: _Author, step: _Step
     ) -> None:
-        requested = self._day_between(since - timedelta(days=400), since)
+        requested = step.day - timedelta(days=self.rng.randint(30, 400))
         recognised = self.rng.random() < 0.7
         payload = {
             "status": (RqthStatus.RECOGNISED if recognised else RqthStatus.REQUESTED).value,
@@ -473,7 +525,7 @@ class _Writer:
             if recognised
             else None,
         }
-        at = self._at(self._day_between(since, self.today))
+        at = step.at + timedelta(minutes=8)
         row = RqthRecord(
             id=uuid.uuid4(),
             departement_id=person.departement_id,
@@ -496,23 +548,43 @@ class _Writer:
         )
 
     # -- consents ------------------------------------------------------------------------
-    def consent(
+    def consents(self, journal: Journal, held: list[Visit]) -> None:
+        """The health compartment opened to the référent's structure: by the showcase
+        person from her space; by others in a meeting, some withdrawing it later."""
+        partner = journal.health_partner()
+        if partner is None:
+            return
+        person, rng = journal.beneficiary, self.rng
+        if journal.case.showcase and person.account_id is not None:
+            # From her space, one evening of the last weeks (her account is recent).
+            day = self.today - timedelta(days=rng.randint(3, 40))
+            at = min(local(day, time(20, rng.randint(0, 59))), self.now)
+            organisation_id = journal.referent.author[1]
+            self._consent(journal, organisation_id, _Author(person.account_id, None), at, None)
+            return
+        share = 1.0 if journal.story.key == "handicap" else 0.5
+        if journal.tier is Tier.LIGHT:
+            share = 0.3
+        after = [v for v in held if v.at >= partner.started] or held[-1:]
+        if not after or rng.random() >= share:
+            return
+        given = _step(after[0], rng.randint(20, 30))
+        withdrawn = None
+        if len(after) > 1 and rng.random() < WITHDRAWN_SHARE:
+            withdrawn = _step(after[-1], rng.randint(20, 30))
+        if given.author.organisation_id is not None:
+            self._consent(journal, given.author.organisation_id, given.author, given.at, withdrawn)
+
+    def _consent(
         self,
-        person: Beneficiary,
-        journey: Journey | None,
+        journal: Journal,
         organisation_id: uuid.UUID,
         recorder: _Author,
-        since: date,
-        *,
-        withdrawn: bool,
+        granted_at: datetime,
+        withdrawn: _Step | None,
     ) -> None:
-        """A consent given to the référent's structure, by the person or in a meeting."""
+        person = journal.beneficiary
         accompanied = recorder.account_id != person.account_id
-        granted_at = self._at(self._day_between(since, self.today - timedelta(days=2)))
-        withdrawn_at = None
-        if withdrawn:
-            withdrawn_at = self._at(self._day_between(granted_at.date(), self.today))
-            withdrawn_at = max(withdrawn_at, granted_at)
         self.rows["consents"].append(
             Consent(
                 id=uuid.uuid4(),
@@ -522,7 +594,7 @@ class _Writer:
                 organisation_id=organisation_id,
                 granted_at=granted_at,
                 recorded_by_id=recorder.account_id,
-                withdrawn_at=withdrawn_at,
+                withdrawn_at=withdrawn.at if withdrawn else None,
             )
         )
         mode = (
@@ -540,14 +612,16 @@ class _Writer:
             if accompanied
             else health_services.Event.CONSENT_GRANTED
         )
-        self._event(person, journey, granted, granted_at, recorder, **details)
-        if withdrawn_at is not None:
+        self._event(person, journal.journey, granted, granted_at, recorder, **details)
+        if withdrawn is not None:
             withdrawal = (
                 health_services.Event.CONSENT_WITHDRAWN_ACCOMPANIED
                 if accompanied
                 else health_services.Event.CONSENT_WITHDRAWN
             )
-            self._event(person, journey, withdrawal, withdrawn_at, recorder, **details)
+            self._event(
+                person, journal.journey, withdrawal, withdrawn.at, withdrawn.author, **details
+            )
 
     def flush(self) -> int:
         # Linked by foreign keys only: each table is written before the next one.
@@ -560,81 +634,31 @@ class _Writer:
 def load_situations(
     db: Session,
     people: Sequence[tuple[Beneficiary, Case]],
-    organisations: dict[str, Organisation],
+    journals: Sequence[Journal],
     *,
     today: date,
+    now: datetime,
 ) -> int:
     """Write the demo's diagnostics, freins, health compartments and consents. Returns the
     number of diagnostic versions written."""
     if not people:
         return 0
-    departement_id = people[0][0].departement_id
-    writer = _Writer(db, departement_id, organisations, today)
+    writer = _Writer(db, people[0][0].departement_id, today, now)
     if not writer.themes:
         return 0
-    journeys = {
-        j.beneficiary_id: j
-        for j in db.scalars(
-            select(Journey).where(
-                Journey.beneficiary_id.in_([b.id for b, _ in people]), Journey.closed_on.is_(None)
-            )
-        )
-    }
-    followed = [(b, c) for b, c in people if c.referent and c.referent_org and b.id in journeys]
-    showcase = [(b, c) for b, c in people if c.showcase]
-    others = [pair for pair in followed if not pair[1].showcase]
-    chosen = writer.rng.sample(others, k=min(len(others), OTHER_PEOPLE))
-    # Everyone followed by a health structure gets a health compartment.
-    chosen += [pair for pair in others if pair[1].health_consent and pair not in chosen]
-    for beneficiary, case in [*showcase, *chosen]:
-        _person(writer, beneficiary, case, journeys.get(beneficiary.id))
+    for journal in journals:
+        held = journal.held_by_referents()
+        if not held:
+            continue
+        settled = writer.diagnostics(journal, held)
+        writer.barriers(journal, held, settled)
+        writer.health(journal)
+        writer.consents(journal, held)
+    # People waiting for an orientation who described their situation from their space.
+    for person, case in people:
+        if case.shape == "to_orient" and person.account_id is not None:
+            journey = person.journeys[-1] if person.journeys else None
+            opened = journey.opened_on if journey else today
+            day = opened + timedelta(days=writer.rng.randint(0, max(0, (today - opened).days)))
+            writer.self_diagnostic(person, journey, day)
     return writer.flush()
-
-
-def _person(writer: _Writer, person: Beneficiary, case: Case, journey: Journey | None) -> None:
-    rng, today = writer.rng, writer.today
-    opened = journey.opened_on if journey else today - timedelta(days=30)
-    # After the référent joined the group (at most 35 days after the opening).
-    since = min(today, opened + timedelta(days=rng.randint(36, 60)))
-    if case.referent is None or case.referent_org is None:
-        # Not oriented yet: the person has filled in a self-diagnostic from his or her space.
-        if person.account_id is None:
-            return
-        author = _Author(person.account_id, None)
-        writer.diagnostics(person, journey, author, Declarant.PERSON, [since])
-        return
-    referent_org = writer.organisations[case.referent_org].id
-    author = _Author(case.referent.account.id, referent_org)
-    days = [since]
-    if (case.showcase or rng.random() < SECOND_VERSION_SHARE) and (today - since).days > 20:
-        days.append(writer._day_between(since + timedelta(days=15), today))
-    picked = writer.diagnostics(person, journey, author, Declarant.PROFESSIONAL, days)
-    statuses = (
-        [BarrierStatus.IDENTIFIED, BarrierStatus.IN_PROGRESS, BarrierStatus.LIFTED]
-        if case.showcase
-        else None
-    )
-    if len(picked) < 3 and statuses:
-        picked += writer._pick_situations(3)
-    writer.barriers(person, journey, author, picked, since, statuses)
-    health = next(((m, k) for m, k in case.members if k == case.health_consent), None)
-    if health is None:
-        return
-    member, org_key = health
-    health_author = _Author(member.account.id, writer.organisations[org_key].id)
-    writer.health(
-        person,
-        journey,
-        health_author,
-        since,
-        rqth=case.situation.key == "handicap" or rng.random() < 0.2,
-    )
-    if case.showcase and person.account_id is not None:
-        # The showcase person opened her compartment to her référente, from her space.
-        writer.consent(
-            person, journey, referent_org, _Author(person.account_id, None), since, withdrawn=False
-        )
-    elif rng.random() < HEALTH_CONSENT_TO_REFERENT_SHARE:
-        writer.consent(
-            person, journey, referent_org, author, since, withdrawn=rng.random() < WITHDRAWN_SHARE
-        )

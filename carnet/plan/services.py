@@ -10,11 +10,10 @@ another between the check and the flush the same way.
 
 from __future__ import annotations
 
-import random
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import select
@@ -35,7 +34,6 @@ from carnet.records import gate
 from carnet.records.gate import RecordAccess
 from carnet.records.models import Beneficiary, Journey, TimelineEvent
 from carnet.referential import services as referential
-from carnet.referential.models import EntryKind
 from carnet.referential.services import ThemeView
 from carnet.security.permissions import Level, Section
 from carnet.security.principal import Principal
@@ -608,128 +606,190 @@ def update_action(
 
 
 @dataclass(frozen=True)
+class DemoAction:
+    """One action of a demo plan, as it stands today: `updated_at` is when its status last
+    changed (its creation instant if it never did), by `updated_by_*` (its author if None)."""
+
+    label: str
+    status: ActionStatus
+    due_on: date | None
+    origin: ActionOrigin
+    created_at: datetime
+    updated_at: datetime
+    author_account_id: uuid.UUID
+    author_organisation_id: uuid.UUID
+    updated_by_account_id: uuid.UUID | None = None
+    updated_by_organisation_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class DemoObjective:
+    """One objective of a demo plan, under the axis of its theme (a referential code)."""
+
+    theme_code: str
+    label: str
+    status: ObjectiveStatus
+    due_on: date | None
+    has_person_consent: bool
+    created_at: datetime
+    updated_at: datetime
+    author_account_id: uuid.UUID
+    author_organisation_id: uuid.UUID
+    actions: tuple[DemoAction, ...] = ()
+    updated_by_account_id: uuid.UUID | None = None
+    updated_by_organisation_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
 class DemoPlan:
-    """One demo person who gets a plan, written by his or her référent."""
+    """The plan d'action of one demo person's open journey, dated step by step."""
 
     beneficiary_id: uuid.UUID
-    referent_account_id: uuid.UUID
-    referent_organisation_id: uuid.UUID
+    journey_id: uuid.UUID
+    objectives: tuple[DemoObjective, ...]
 
 
-_DEMO_OBJECTIVE_STATUSES = (
-    ObjectiveStatus.IN_PROGRESS,
-    ObjectiveStatus.IN_PROGRESS,
-    ObjectiveStatus.IN_PROGRESS,
-    ObjectiveStatus.ACHIEVED,
-    ObjectiveStatus.ABANDONED,
-)
-_DEMO_ACTION_STATUSES = tuple(ActionStatus)
-_DEMO_ORIGINS = (
-    ActionOrigin.REFERENT,
-    ActionOrigin.REFERENT,
-    ActionOrigin.PERSON,
-    ActionOrigin.PARTNER,
-    ActionOrigin.PRESCRIPTION,
-)
+class _DemoTimeline:
+    """The timeline events of the demo plans, each at the instant of its step."""
 
+    def __init__(self, departement_id: uuid.UUID) -> None:
+        self.departement_id = departement_id
+        self.rows: list[TimelineEvent] = []
 
-def seed_demo_plans(
-    *,
-    departement_id: uuid.UUID,
-    people: Sequence[DemoPlan],
-    rng: random.Random,
-) -> int:
-    """Give demo people a plan drawn from the département's referential, with objectives
-    and actions in varied statuses, as their référent would have written it. For the demo
-    loader only (run unscoped): like the rest of the demo, the people's creation is the one
-    access-log row per person; the timeline gets every step. Returns the number of
-    objectives written."""
-    themes = [t for t in referential.list_themes(departement_id) if t.of_kind(EntryKind.ACTION)]
-    if not themes:
-        return 0
-    db_session = db.session()
-    today = clock.today()
-    journeys = {
-        row.beneficiary_id: row
-        for row in db_session.scalars(
-            select(Journey).where(
-                Journey.beneficiary_id.in_([p.beneficiary_id for p in people]),
-                Journey.closed_on.is_(None),
+    def add(
+        self,
+        plan: DemoPlan,
+        kind: Event,
+        at: datetime,
+        author: tuple[uuid.UUID, uuid.UUID],
+        **ids: uuid.UUID,
+    ) -> None:
+        self.rows.append(
+            TimelineEvent(
+                id=uuid.uuid4(),
+                departement_id=self.departement_id,
+                beneficiary_id=plan.beneficiary_id,
+                journey_id=plan.journey_id,
+                kind=kind,
+                occurred_at=at,
+                actor_account_id=author[0],
+                actor_organisation_id=author[1],
+                details={key: str(value) for key, value in ids.items()},
             )
         )
-    }
-    written = 0
+
+
+def _updater(
+    spec: DemoObjective | DemoAction,
+) -> tuple[uuid.UUID, uuid.UUID]:
+    return (
+        spec.updated_by_account_id or spec.author_account_id,
+        spec.updated_by_organisation_id or spec.author_organisation_id,
+    )
+
+
+def seed_demo_plans(*, departement_id: uuid.UUID, plans: Sequence[DemoPlan]) -> int:
+    """Write demo plans as their référents built them over the journey: an axis when the
+    first objective of its theme was added, each objective and action at its own instant,
+    and a status change where `updated_at` is later than `created_at`, each step with its
+    timeline event. Themes are the département's referential, by code (an unknown code is
+    refused). For the demo loaders only (run unscoped): like the rest of the demo, the
+    person's creation is the one access-log row per person. Returns the number of
+    objectives written."""
+    themes = {theme.code: theme for theme in referential.list_themes(departement_id)}
     axes: list[PlanAxis] = []
     objectives: list[PlanObjective] = []
-    actions_rows: list[PlanAction] = []
-    timeline: list[TimelineEvent] = []
-    for plan in people:
-        journey = journeys.get(plan.beneficiary_id)
-        if journey is None:
-            continue
-        author = {
-            "author_account_id": plan.referent_account_id,
-            "author_organisation_id": plan.referent_organisation_id,
-        }
-        events: list[tuple[str, dict[str, str]]] = []
-        for theme in rng.sample(themes, k=min(len(themes), rng.randint(1, 3))):
-            axis = PlanAxis(
-                id=uuid.uuid4(),
-                departement_id=departement_id,
-                beneficiary_id=plan.beneficiary_id,
-                journey_id=journey.id,
-                theme_id=theme.id,
-                **author,
-            )
-            axes.append(axis)
-            events.append((Event.AXIS_CREATED, {"axis_id": str(axis.id)}))
-            labels = [e.label for e in theme.of_kind(EntryKind.OBJECTIVE)] or [theme.label]
-            for label in rng.sample(labels, k=min(len(labels), rng.randint(1, 2))):
-                objective = PlanObjective(
+    actions: list[PlanAction] = []
+    timeline = _DemoTimeline(departement_id)
+    for plan in plans:
+        plan_axes: dict[str, PlanAxis] = {}
+        for spec in sorted(plan.objectives, key=lambda o: o.created_at):
+            theme = themes.get(spec.theme_code)
+            if theme is None:
+                raise ValueError(f"no theme {spec.theme_code!r} in the référentiel")
+            author = (spec.author_account_id, spec.author_organisation_id)
+            axis = plan_axes.get(spec.theme_code)
+            if axis is None:
+                axis = PlanAxis(
                     id=uuid.uuid4(),
                     departement_id=departement_id,
                     beneficiary_id=plan.beneficiary_id,
-                    axis_id=axis.id,
-                    label=label,
-                    status=rng.choice(_DEMO_OBJECTIVE_STATUSES),
-                    due_on=today + timedelta(days=rng.randint(30, 180)),
-                    has_person_consent=rng.random() < 0.7,
-                    **author,
+                    journey_id=plan.journey_id,
+                    theme_id=theme.id,
+                    created_at=spec.created_at,
+                    author_account_id=author[0],
+                    author_organisation_id=author[1],
                 )
-                objectives.append(objective)
-                written += 1
-                events.append((Event.OBJECTIVE_CREATED, {"objective_id": str(objective.id)}))
-                actions = [e.label for e in theme.of_kind(EntryKind.ACTION)]
-                for action_label in rng.sample(actions, k=min(len(actions), rng.randint(1, 3))):
-                    action = PlanAction(
-                        id=uuid.uuid4(),
-                        departement_id=departement_id,
-                        beneficiary_id=plan.beneficiary_id,
-                        objective_id=objective.id,
-                        label=action_label,
-                        status=rng.choice(_DEMO_ACTION_STATUSES),
-                        due_on=today + timedelta(days=rng.randint(-45, 90)),
-                        origin=rng.choice(_DEMO_ORIGINS),
-                        **author,
-                    )
-                    actions_rows.append(action)
-                    events.append((Event.ACTION_CREATED, {"action_id": str(action.id)}))
-        timeline.extend(
-            TimelineEvent(
+                plan_axes[spec.theme_code] = axis
+                axes.append(axis)
+                timeline.add(
+                    plan,
+                    Event.AXIS_CREATED,
+                    spec.created_at,
+                    author,
+                    axis_id=axis.id,
+                    theme_id=theme.id,
+                )
+            objective = PlanObjective(
                 id=uuid.uuid4(),
                 departement_id=departement_id,
                 beneficiary_id=plan.beneficiary_id,
-                journey_id=journey.id,
-                kind=kind,
-                occurred_at=clock.now(),
-                actor_account_id=plan.referent_account_id,
-                actor_organisation_id=plan.referent_organisation_id,
-                details=details,
+                axis_id=axis.id,
+                label=spec.label,
+                status=spec.status,
+                due_on=spec.due_on,
+                has_person_consent=spec.has_person_consent,
+                author_account_id=author[0],
+                author_organisation_id=author[1],
+                created_at=spec.created_at,
+                updated_at=spec.updated_at,
             )
-            for kind, details in events
-        )
+            objectives.append(objective)
+            timeline.add(
+                plan,
+                Event.OBJECTIVE_CREATED,
+                spec.created_at,
+                author,
+                objective_id=objective.id,
+                axis_id=axis.id,
+            )
+            if spec.updated_at > spec.created_at:
+                timeline.add(
+                    plan,
+                    Event.OBJECTIVE_UPDATED,
+                    spec.updated_at,
+                    _updater(spec),
+                    objective_id=objective.id,
+                )
+            for item in spec.actions:
+                action = PlanAction(
+                    id=uuid.uuid4(),
+                    departement_id=departement_id,
+                    beneficiary_id=plan.beneficiary_id,
+                    objective_id=objective.id,
+                    label=item.label,
+                    status=item.status,
+                    due_on=item.due_on,
+                    origin=item.origin,
+                    author_account_id=item.author_account_id,
+                    author_organisation_id=item.author_organisation_id,
+                    created_at=item.created_at,
+                    updated_at=item.updated_at,
+                )
+                actions.append(action)
+                ids = {"action_id": action.id, "objective_id": objective.id}
+                timeline.add(
+                    plan,
+                    Event.ACTION_CREATED,
+                    item.created_at,
+                    (item.author_account_id, item.author_organisation_id),
+                    **ids,
+                )
+                if item.updated_at > item.created_at:
+                    timeline.add(plan, Event.ACTION_UPDATED, item.updated_at, _updater(item), **ids)
     # Linked by foreign keys only: each level is written before the next.
-    for rows in (axes, objectives, actions_rows, timeline):
+    db_session = db.session()
+    for rows in (axes, objectives, actions, timeline.rows):
         db_session.add_all(rows)
         db_session.flush()
-    return written
+    return len(objectives)

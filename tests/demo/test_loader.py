@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from carnet.app_setup import PROJECT_ROOT
 from carnet.auth.models import Account, AccountKind
 from carnet.demo.loader import BENEFICIARIES, DemoSummary, load_demo, showcase_accounts
+from carnet.demo.run import accounts_markdown
 from carnet.records.models import (
     Beneficiary,
     Consent,
@@ -140,17 +142,20 @@ def test_referent_comes_from_a_structure_that_accompanies(
     }
 
 
-def test_health_consents_name_a_health_structure_of_the_group(
+def test_health_consents_name_a_structure_of_the_group_that_needs_one(
     db_session: Any, demo: DemoSummary
 ) -> None:
+    kinds = dict(db_session.execute(select(Organisation.id, Organisation.kind)).all())
     consents = db_session.scalars(select(Consent)).all()
     assert consents
     for consent in consents:
-        # A health structure joining the group, or (carnet/demo/situation.py) the référent's
-        # structure the person opened the compartment to.
+        # The référent's structure the person opened the compartment to
+        # (carnet/demo/situation.py); a health structure reads it by its mission, no consent.
+        assert kinds[consent.organisation_id] != OrganisationKind.SANTE
         members = db_session.scalars(
             select(GroupMembership.organisation_id).where(
-                GroupMembership.beneficiary_id == consent.beneficiary_id
+                GroupMembership.beneficiary_id == consent.beneficiary_id,
+                GroupMembership.started_at <= consent.granted_at,
             )
         ).all()
         assert consent.organisation_id in members
@@ -214,6 +219,11 @@ def test_every_listed_demo_account_exists(db_session: Any, demo: DemoSummary) ->
     assert {email for _, email, _, _ in listed} <= emails
 
 
+def test_the_readme_lists_the_demo_accounts_as_they_are() -> None:
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    assert accounts_markdown() in readme
+
+
 def test_a_demo_referent_opens_a_record_and_its_nir_in_the_site(
     db_session: Any, demo: DemoSummary, client: Any, make_client: Any, login_as: Any
 ) -> None:
@@ -275,11 +285,14 @@ def test_showcase_people_are_as_the_accounts_table_says(db_session: Any, demo: D
 
     nathalie = person("Nathalie", "Petit")
     csapa = db_session.scalar(select(Organisation).where(Organisation.is_sensible.is_(True)))
-    consents = db_session.scalars(
-        select(Consent.organisation_id).where(Consent.beneficiary_id == nathalie.id)
-    ).all()
-    # The CSAPA by joining her group; her référente's structure, from her own space.
-    assert csapa.id in consents
+    consents = db_session.scalars(select(Consent).where(Consent.beneficiary_id == nathalie.id))
+    # The CSAPA is in her group (a health structure: no consent needed); she opened her
+    # health compartment to her référente's structure from her own space.
     assert csapa.id in {
         m.organisation_id for m in active(nathalie.current_journey, GroupRole.MEMBER)
     }
+    [referente] = active(nathalie.current_journey, GroupRole.REFERENT)
+    [consent] = consents
+    assert consent.organisation_id == referente.organisation_id
+    assert consent.recorded_by_id == nathalie.account_id
+    assert consent.withdrawn_at is None

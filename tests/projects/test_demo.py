@@ -1,5 +1,5 @@
-"""The demo gives many people professional projects of every status, and a few people
-documents stored sealed exactly as uploads are."""
+"""The demo gives many people professional projects of every status, and documents
+stored sealed exactly as uploads are, deposited by the référent or by the person."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from carnet.demo.loader import load_demo
 from carnet.documents import services as documents_services
-from carnet.documents.models import Document
+from carnet.documents.models import Document, DocumentKind
 from carnet.projects import services as projects_services
 from carnet.projects.models import DeclaredBy, ProfessionalProject, ProjectStatus
 from carnet.records.models import Beneficiary, TimelineEvent
@@ -32,8 +32,15 @@ def test_demo_people_have_projects_and_documents(db_session: Any) -> None:
     assert any(not p.has_driving_licence for p in projects)
 
     documents = db_session.scalars(select(Document)).all()
-    assert 10 <= len(documents) <= 60
-    assert len({d.kind for d in documents}) >= 3
+    assert 60 <= len(documents) <= 400
+    assert {d.kind for d in documents} >= {
+        DocumentKind.CV,
+        DocumentKind.IDENTITY,
+        DocumentKind.PROOF_OF_ADDRESS,
+        DocumentKind.TAX_NOTICE,
+        DocumentKind.OTHER,
+    }
+    assert any(d.uploaded_by_organisation_id is None for d in documents)  # by the person
     for document in documents[:8]:
         person = db_session.get(Beneficiary, document.beneficiary_id)
         content = documents_services._open_bytes(
