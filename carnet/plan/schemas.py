@@ -15,15 +15,18 @@ from typing import Any
 from marshmallow import fields, post_load, validate
 
 from carnet.plan.models import ActionOrigin, ActionStatus, ObjectiveStatus
-from carnet.records.schemas import REQUIRED, FormSchema, parse
-from carnet.referential.schemas import checkbox_field, choice_field, version_field
+from carnet.records.schemas import FormSchema, parse
+from carnet.referential.schemas import (
+    checkbox_field,
+    choice_field,
+    details_field,
+    label_field,
+    plausible_date,
+    version_field,
+)
 
-LABEL_MIN = 3
 LABEL_MAX = 200
-DETAILS_MAX = 1000
 EARLIEST = dt.date(2000, 1, 1)
-LATEST = dt.date(2100, 12, 31)
-DATE_MESSAGE = "Saisissez une date valide, par exemple 15/09/2026."
 
 __all__ = [
     "ActionChange",
@@ -35,38 +38,6 @@ __all__ = [
     "ObjectiveUpdateInput",
     "parse",
 ]
-
-
-def _label() -> fields.String:
-    return fields.String(
-        required=True,
-        validate=validate.Length(
-            min=LABEL_MIN,
-            max=LABEL_MAX,
-            error=f"Le libellé doit compter entre {LABEL_MIN} et {LABEL_MAX} caractères.",
-        ),
-        error_messages={"required": REQUIRED, "invalid": "Ce texte n'est pas lisible."},
-    )
-
-
-def _details() -> fields.String:
-    return fields.String(
-        load_default=None,
-        validate=validate.Length(
-            max=DETAILS_MAX, error=f"Les précisions comptent au plus {DETAILS_MAX} caractères."
-        ),
-        error_messages={"invalid": "Ce texte n'est pas lisible."},
-    )
-
-
-def _due_on() -> fields.Date:
-    return fields.Date(
-        load_default=None,
-        validate=validate.Range(
-            min=EARLIEST, max=LATEST, error="Cette échéance n'est pas vraisemblable."
-        ),
-        error_messages={"invalid": DATE_MESSAGE, "format": DATE_MESSAGE},
-    )
 
 
 _OBJECTIVE_STATUS = "Choisissez le statut : en cours, atteint ou abandonné."
@@ -107,9 +78,9 @@ class ObjectiveInput(FormSchema):
             "invalid": "Choisissez un thème de la liste.",
         },
     )
-    label = _label()
-    details = _details()
-    due_on = _due_on()
+    label = label_field(LABEL_MAX)
+    details = details_field()
+    due_on = plausible_date(EARLIEST, "Cette échéance n'est pas vraisemblable.")
     has_person_consent = checkbox_field()
 
     @post_load
@@ -124,9 +95,9 @@ class ObjectiveInput(FormSchema):
 
 
 class ObjectiveUpdateInput(FormSchema):
-    label = _label()
-    details = _details()
-    due_on = _due_on()
+    label = label_field(LABEL_MAX)
+    details = details_field()
+    due_on = plausible_date(EARLIEST, "Cette échéance n'est pas vraisemblable.")
     has_person_consent = checkbox_field()
     status = choice_field([s.value for s in ObjectiveStatus], _OBJECTIVE_STATUS)
     version = version_field()
@@ -157,9 +128,9 @@ class ActionChange:
 
 
 class ActionInput(FormSchema):
-    label = _label()
-    details = _details()
-    due_on = _due_on()
+    label = label_field(LABEL_MAX)
+    details = details_field()
+    due_on = plausible_date(EARLIEST, "Cette échéance n'est pas vraisemblable.")
     origin = choice_field([o.value for o in ActionOrigin], _ORIGIN)
     status = fields.String(
         load_default=ActionStatus.PLANNED.value,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from marshmallow import fields, post_load, validate
@@ -25,6 +26,30 @@ def label_field(maximum: int) -> fields.String:
             error=f"Le libellé doit compter entre {LABEL_MIN} et {maximum} caractères.",
         ),
         error_messages={"required": REQUIRED, "invalid": "Ce texte n'est pas lisible."},
+    )
+
+
+DETAILS_MAX = 1000
+LATEST = dt.date(2100, 12, 31)
+DATE_MESSAGE = "Saisissez une date valide, par exemple 15/09/2026."
+
+
+def details_field() -> fields.String:
+    return fields.String(
+        load_default=None,
+        validate=validate.Length(
+            max=DETAILS_MAX, error=f"Les précisions comptent au plus {DETAILS_MAX} caractères."
+        ),
+        error_messages={"invalid": "Ce texte n'est pas lisible."},
+    )
+
+
+def plausible_date(earliest: dt.date, error: str) -> fields.Date:
+    """An optional date between `earliest` and 2100, with French messages."""
+    return fields.Date(
+        load_default=None,
+        validate=validate.Range(min=earliest, max=LATEST, error=error),
+        error_messages={"invalid": DATE_MESSAGE, "format": DATE_MESSAGE},
     )
 
 

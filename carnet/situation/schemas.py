@@ -22,23 +22,27 @@ from carnet.errors import InvalidInput
 from carnet.records import schemas as records_schemas
 from carnet.records.models import DigitalAutonomy
 from carnet.records.schemas import REQUIRED, FormSchema
-from carnet.referential.schemas import STALE_FORM, choice_field, version_field
+from carnet.referential.schemas import (
+    LABEL_MIN,
+    STALE_FORM,
+    choice_field,
+    details_field,
+    label_field,
+    plausible_date,
+    version_field,
+)
 from carnet.situation.common import BarrierData, BarrierView, StatusChange
 from carnet.situation.health import RqthChange
 from carnet.situation.models import BarrierStatus, EducationLevel, RqthStatus
 from carnet.situation.services import DiagnosticData, DiagnosticView
 
-LABEL_MIN = 3
 LABEL_MAX = 200
-DETAILS_MAX = 1000
 SUMMARY_MAX = 1000
 LINE_MAX = 120
 LINES_MAX = 12
 NOTE_MIN = 3
 NOTE_MAX = 5000
 EARLIEST = dt.date(1950, 1, 1)
-LATEST = dt.date(2100, 12, 31)
-DATE_MESSAGE = "Saisissez une date valide, par exemple 15/09/2026."
 # The checkboxes of the referential's situations, and the free situation of each theme.
 SITUATION_FIELD = "situation"
 OTHER_PREFIX = "autre-"
@@ -60,38 +64,6 @@ __all__ = [
     "diagnostic_values",
     "parse",
 ]
-
-
-def _label() -> fields.String:
-    return fields.String(
-        required=True,
-        validate=validate.Length(
-            min=LABEL_MIN,
-            max=LABEL_MAX,
-            error=f"Le libellé doit compter entre {LABEL_MIN} et {LABEL_MAX} caractères.",
-        ),
-        error_messages={"required": REQUIRED, "invalid": "Ce texte n'est pas lisible."},
-    )
-
-
-def _details() -> fields.String:
-    return fields.String(
-        load_default=None,
-        validate=validate.Length(
-            max=DETAILS_MAX, error=f"Les précisions comptent au plus {DETAILS_MAX} caractères."
-        ),
-        error_messages={"invalid": "Ce texte n'est pas lisible."},
-    )
-
-
-def _date() -> fields.Date:
-    return fields.Date(
-        load_default=None,
-        validate=validate.Range(
-            min=EARLIEST, max=LATEST, error="Cette date n'est pas vraisemblable."
-        ),
-        error_messages={"invalid": DATE_MESSAGE, "format": DATE_MESSAGE},
-    )
 
 
 def _optional_choice(values: list[str], message: str) -> fields.String:
@@ -266,9 +238,9 @@ def diagnostic_values(latest: DiagnosticView | None, form: Any = None) -> dict[s
 
 class BarrierInput(FormSchema):
     theme_id = _theme_id()
-    label = _label()
-    details = _details()
-    identified_on = _date()
+    label = label_field(LABEL_MAX)
+    details = details_field()
+    identified_on = plausible_date(EARLIEST, "Cette date n'est pas vraisemblable.")
 
     @post_load
     def _make(self, data: dict[str, Any], **_: Any) -> BarrierData:
@@ -282,8 +254,8 @@ class BarrierInput(FormSchema):
 
 class BarrierUpdateInput(FormSchema):
     theme_id = _theme_id()
-    label = _label()
-    details = _details()
+    label = label_field(LABEL_MAX)
+    details = details_field()
     version = version_field()
 
     @post_load
@@ -297,9 +269,9 @@ class BarrierUpdateInput(FormSchema):
 
 
 class HealthBarrierInput(FormSchema):
-    label = _label()
-    details = _details()
-    identified_on = _date()
+    label = label_field(LABEL_MAX)
+    details = details_field()
+    identified_on = plausible_date(EARLIEST, "Cette date n'est pas vraisemblable.")
 
     @post_load
     def _make(self, data: dict[str, Any], **_: Any) -> BarrierData:
@@ -309,8 +281,8 @@ class HealthBarrierInput(FormSchema):
 
 
 class HealthBarrierUpdateInput(FormSchema):
-    label = _label()
-    details = _details()
+    label = label_field(LABEL_MAX)
+    details = details_field()
     version = version_field()
 
     @post_load
@@ -323,7 +295,7 @@ _STATUS = "Choisissez le nouveau statut : en cours ou levé."
 
 class StatusInput(FormSchema):
     status = choice_field([s.value for s in BarrierStatus], _STATUS)
-    on = _date()
+    on = plausible_date(EARLIEST, "Cette date n'est pas vraisemblable.")
     version = version_field()
 
     @post_load
@@ -348,8 +320,8 @@ _RQTH = "Choisissez la situation : aucune, demande en cours ou reconnue."
 
 class RqthInput(FormSchema):
     status = choice_field([s.value for s in RqthStatus], _RQTH)
-    requested_on = _date()
-    valid_until = _date()
+    requested_on = plausible_date(EARLIEST, "Cette date n'est pas vraisemblable.")
+    valid_until = plausible_date(EARLIEST, "Cette date n'est pas vraisemblable.")
     version = fields.Integer(
         required=True,
         strict=False,
