@@ -235,7 +235,8 @@ def _security_headers(settings: Settings) -> Callable[[Response], Response]:
     )
 
     def add_headers(response: Response) -> Response:
-        # A view may only tighten the policy (a downloaded file gets a sandboxing one).
+        # A view that sets its own policy keeps it: only file downloads do, with a stricter
+        # sandboxing one (documents.views); every page gets this one.
         response.headers.setdefault("Content-Security-Policy", csp)
         response.headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
         response.headers["X-Content-Type-Options"] = "nosniff"

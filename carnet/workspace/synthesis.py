@@ -80,8 +80,8 @@ def for_record(access: RecordAccess, members: list[MemberView]) -> Synthesis:
     (`members`, empty when the viewer may not read it) is reused as read there."""
     sections = {s for s in _SECTIONS if access.can(s)}
     gate.read_more(access, [(section, Tag.SYNTHESIS_READ) for section in sorted(sections)])
-    figures = _figures(access, sections)
     referent = next((m for m in members if m.role is GroupRole.REFERENT), None)
+    figures = _figures(access, sections, referent.started_at if referent else clock.now())
     contacts = [figures.get("last_seen_at"), figures.get("last_note_at")]
     last_contact = max((at for at in contacts if at is not None), default=None)
     awaiting = bool(
@@ -90,23 +90,26 @@ def for_record(access: RecordAccess, members: list[MemberView]) -> Synthesis:
         and not figures["met_since"]
         and referent.started_at >= clock.now() - timedelta(days=NEW_DAYS)
     )
+    # Silent since the last contact or, with none ever, since the référent arrived.
     silent_since = last_contact or (referent.started_at if referent else None)
-    quiet_days = (clock.today() - silent_since.date()).days if silent_since else None
+    silent_days = (clock.today() - silent_since.date()).days if silent_since else 0
     knows_contacts = bool(sections & {Section.APPOINTMENTS, Section.NOTES})
     return Synthesis(
-        quiet_days=quiet_days if knows_contacts and (quiet_days or 0) > alerts.QUIET_DAYS else None,
+        quiet_days=silent_days if knows_contacts and silent_days > alerts.QUIET_DAYS else None,
         sections=frozenset(sections | ({Section.GROUP} if members else set())),
         referent=referent,
         next_appointment_at=figures.get("next_appointment_at"),
         last_contact_at=last_contact,
-        days_since_contact=(clock.today() - last_contact.date()).days if last_contact else None,
+        days_since_contact=silent_days if last_contact else None,
         overdue_actions=int(figures.get("overdue_actions") or 0),
         awaiting_first_appointment=awaiting,
         open_barriers=_open_barriers(access) if Section.SITUATION in sections else [],
     )
 
 
-def _figures(access: RecordAccess, sections: set[Section]) -> dict[str, Any]:
+def _figures(
+    access: RecordAccess, sections: set[Section], referent_since: datetime
+) -> dict[str, Any]:
     """The alerts' figures in one statement, each only from a section the viewer may
     read: a figure left out is absent from the result."""
     journey = access.beneficiary.current_journey
@@ -121,7 +124,7 @@ def _figures(access: RecordAccess, sections: set[Section]) -> dict[str, Any]:
             "now": clock.now(),
             "today": clock.today(),
             "viewer_id": access.actor.account_id,
-            "referent_since": _referent_since(access),
+            "referent_since": referent_since,
         },
     )
     return dict(row.one()._mapping)
@@ -146,16 +149,6 @@ def _statement(sections: frozenset[Section], has_journey: bool) -> Select[Any] |
     if not wanted:
         return None
     return select(*(column.label(name) for name, column in wanted.items()))
-
-
-def _referent_since(access: RecordAccess) -> datetime:
-    journey = access.beneficiary.current_journey
-    started = [
-        m.started_at
-        for m in (journey.group if journey else [])
-        if m.role == GroupRole.REFERENT and m.ended_at is None
-    ]
-    return started[0] if started else clock.now()
 
 
 def _open_barriers(access: RecordAccess) -> list[OpenBarrier]:
