@@ -42,6 +42,7 @@ from carnet import clock, db
 from carnet.documents.models import MAX_BYTES, Document, DocumentFormat, DocumentKind
 from carnet.errors import Denied, InvalidInput, NotFound, Unavailable
 from carnet.records import gate
+from carnet.records import services as records
 from carnet.records.gate import RecordAccess
 from carnet.records.models import Beneficiary, Journey, TimelineEvent
 from carnet.security import crypto
@@ -347,20 +348,12 @@ def _open(
 
 
 def _timeline(access: RecordAccess, kind: Event, document_id: uuid.UUID, doc_kind: str) -> None:
-    person = access.beneficiary
-    journey = person.current_journey
-    db.session().add(
-        TimelineEvent(
-            id=uuid.uuid4(),
-            departement_id=person.departement_id,
-            beneficiary_id=person.id,
-            journey_id=journey.id if journey is not None else None,
-            kind=kind,
-            occurred_at=clock.now(),
-            actor_account_id=access.actor.account_id,
-            actor_organisation_id=access.actor.organisation_id,
-            details={"document_id": str(document_id), "kind": doc_kind},
-        )
+    journey = access.beneficiary.current_journey
+    records.add_event(
+        access,
+        kind,
+        journey.id if journey else None,
+        {"document_id": str(document_id), "kind": doc_kind},
     )
 
 

@@ -34,7 +34,7 @@ from carnet.meetings.models import (
 from carnet.records import gate
 from carnet.records import services as records
 from carnet.records.gate import RecordAccess
-from carnet.records.models import Beneficiary, TimelineEvent
+from carnet.records.models import Beneficiary
 from carnet.security import crypto
 from carnet.security.permissions import Level, Section
 from carnet.security.principal import Principal
@@ -175,21 +175,8 @@ def _author(actor: Principal) -> tuple[uuid.UUID, uuid.UUID]:
 
 
 def _timeline(access: RecordAccess, kind: Event, details: dict[str, str]) -> None:
-    person = access.beneficiary
-    journey = person.current_journey
-    db.session().add(
-        TimelineEvent(
-            id=uuid.uuid4(),
-            departement_id=person.departement_id,
-            beneficiary_id=person.id,
-            journey_id=journey.id if journey else None,
-            kind=kind,
-            occurred_at=clock.now(),
-            actor_account_id=access.actor.account_id,
-            actor_organisation_id=access.actor.organisation_id,
-            details=details,
-        )
-    )
+    journey = access.beneficiary.current_journey
+    records.add_event(access, kind, journey.id if journey else None, details)
 
 
 # -- appointments as shown ------------------------------------------------------------------

@@ -31,6 +31,7 @@ from carnet.plan.models import (
 )
 from carnet.plan.schemas import ActionChange, NewObjective, ObjectiveChange
 from carnet.records import gate
+from carnet.records import services as records
 from carnet.records.gate import RecordAccess
 from carnet.records.models import Beneficiary, Journey, TimelineEvent
 from carnet.referential import services as referential
@@ -212,20 +213,7 @@ def _open_journey(access: RecordAccess) -> Journey:
 def _timeline(
     access: RecordAccess, journey_id: uuid.UUID | None, kind: Event, **ids: uuid.UUID
 ) -> None:
-    person = access.beneficiary
-    db.session().add(
-        TimelineEvent(
-            id=uuid.uuid4(),
-            departement_id=person.departement_id,
-            beneficiary_id=person.id,
-            journey_id=journey_id,
-            kind=kind,
-            occurred_at=clock.now(),
-            actor_account_id=access.actor.account_id,
-            actor_organisation_id=access.actor.organisation_id,
-            details={key: str(value) for key, value in ids.items()},
-        )
-    )
+    records.add_event(access, kind, journey_id, {key: str(value) for key, value in ids.items()})
 
 
 def _flush(kind: str, object_id: uuid.UUID) -> None:

@@ -41,6 +41,7 @@ from carnet.projects.models import (
     WorkingTime,
 )
 from carnet.records import gate
+from carnet.records import services as records
 from carnet.records.gate import RecordAccess
 from carnet.records.models import Beneficiary, TimelineEvent
 from carnet.security.permissions import Level, Section
@@ -263,20 +264,12 @@ def _open(
 
 
 def _timeline(access: RecordAccess, kind: Event, project: ProfessionalProject) -> None:
-    person = access.beneficiary
-    journey = person.current_journey
-    db.session().add(
-        TimelineEvent(
-            id=uuid.uuid4(),
-            departement_id=person.departement_id,
-            beneficiary_id=person.id,
-            journey_id=journey.id if journey is not None else None,
-            kind=kind,
-            occurred_at=clock.now(),
-            actor_account_id=access.actor.account_id,
-            actor_organisation_id=access.actor.organisation_id,
-            details={"project_id": str(project.id), "status": project.status.value},
-        )
+    journey = access.beneficiary.current_journey
+    records.add_event(
+        access,
+        kind,
+        journey.id if journey else None,
+        {"project_id": str(project.id), "status": project.status.value},
     )
 
 

@@ -16,7 +16,7 @@ import logging
 import math
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
@@ -565,13 +565,21 @@ def _flush(conflict_message: str) -> None:
 def _timeline(
     access: RecordAccess, journey: Journey | None, kind: Event, details: dict[str, Any]
 ) -> None:
+    add_event(access, kind, journey.id if journey else None, details)
+
+
+def add_event(
+    access: RecordAccess, kind: str, journey_id: uuid.UUID | None, details: Mapping[str, Any]
+) -> None:
+    """The timeline event of a write, in its transaction, by the actor of `access`: every
+    domain writes its events here. `details` holds ids and codes only, never free text."""
     person = access.beneficiary
     db.session().add(
         TimelineEvent(
             id=uuid.uuid4(),
             departement_id=person.departement_id,
             beneficiary_id=person.id,
-            journey_id=journey.id if journey else None,
+            journey_id=journey_id,
             kind=kind,
             occurred_at=clock.now(),
             actor_account_id=access.actor.account_id,

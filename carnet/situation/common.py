@@ -19,8 +19,9 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from carnet import clock, db
 from carnet.errors import Conflict, InvalidInput
+from carnet.records import services as records
 from carnet.records.gate import RecordAccess
-from carnet.records.models import Beneficiary, TimelineEvent
+from carnet.records.models import Beneficiary
 from carnet.referential.models import OarsaCategory
 from carnet.referential.services import ThemeView
 from carnet.security.principal import Principal
@@ -147,20 +148,7 @@ def authors_of(
 
 def add_timeline_event(access: RecordAccess, kind: str, **details: str) -> None:
     """The event of a write, in the same transaction; ids and codes only in `details`."""
-    person = access.beneficiary
-    db.session().add(
-        TimelineEvent(
-            id=uuid.uuid4(),
-            departement_id=person.departement_id,
-            beneficiary_id=person.id,
-            journey_id=journey_id_of(person),
-            kind=kind,
-            occurred_at=clock.now(),
-            actor_account_id=access.actor.account_id,
-            actor_organisation_id=access.actor.organisation_id,
-            details=details,
-        )
-    )
+    records.add_event(access, kind, journey_id_of(access.beneficiary), details)
 
 
 def flush_or_stale(kind: str, object_id: uuid.UUID | None) -> None:
