@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
 
-.PHONY: demo test lint install browser clean
+.PHONY: demo test lint install pdf browser clean
 
 # A stamp per dependency set: re-install only when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -15,6 +15,14 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
+# Pango and a font for WeasyPrint (the signed contracts' PDF), from Debian.
+pdf:
+	@dpkg -s libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core >/dev/null 2>&1 || { \
+	  echo "Installing Pango and DejaVu fonts from Debian for the PDF documents"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  $$SUDO apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core >/dev/null; }
+
 # Chromium for the browser tests, from Debian (Playwright's own download is not reachable),
 # with its French language pack so that date fields read jj/mm/aaaa in the screenshots.
 browser:
@@ -23,11 +31,11 @@ browser:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium chromium-l10n >/dev/null; }
 
-demo: install
+demo: install pdf
 	$(BIN)/python -m carnet.demo --port $(PORT)
 
 # On PostgreSQL when DATABASE_URL points to one, else on a SQLite file.
-test: install browser
+test: install pdf browser
 	$(BIN)/pytest
 
 lint: install

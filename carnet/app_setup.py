@@ -128,10 +128,14 @@ def _use_french_first_of_month(app: Flask) -> None:
 def init_blueprints(app: Flask) -> None:
     from carnet.auth import oidc
     from carnet.auth.views import blueprint as auth_bp
+    from carnet.contracts.views import blueprint as contracts_bp
     from carnet.documents.views import blueprint as documents_bp
     from carnet.health import blueprint as health_bp
     from carnet.home.views import blueprint as home_bp
     from carnet.meetings.views import blueprint as meetings_bp
+    from carnet.orientation.exit_views import blueprint as exits_bp
+    from carnet.orientation.rule_views import blueprint as orientation_rules_bp
+    from carnet.orientation.views import blueprint as orientation_bp
     from carnet.plan.views import blueprint as plan_bp
     from carnet.portal.views import blueprint as portal_bp
     from carnet.projects.views import blueprint as projects_bp
@@ -145,4 +149,6 @@ def init_blueprints(app: Flask) -> None:
     for blueprint in (health_bp, auth_bp, home_bp, records_bp, portal_bp, meetings_bp):
         app.register_blueprint(blueprint)
     for blueprint in (plan_bp, referential_bp, projects_bp, documents_bp, situation_bp):
+        app.register_blueprint(blueprint)
+    for blueprint in (orientation_bp, orientation_rules_bp, exits_bp, contracts_bp):
         app.register_blueprint(blueprint)

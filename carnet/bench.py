@@ -68,6 +68,7 @@ class Operation:
     label: str
     route: str  # a sample path, to know whether the application serves it yet
     goal: str  # printed; empty when the issue sets none
+    as_officer: bool = False  # measured as the département's chargé d'orientation
 
 
 BASELINE = Operation("baseline", "référence (mes sessions)", "/mon-compte/sessions", "")
@@ -78,7 +79,14 @@ PORTFOLIO = Operation(
     "portfolio", "portefeuille", "/accompagnements", f"p95 ≤ {RECORD_GOAL_RATIO:g}x"
 )
 SEARCH = Operation("search", "recherche par nom", "/recherche", f"p95 < {SEARCH_GOAL_MS:g} ms")
-OPERATIONS = (BASELINE, RECORD, PORTFOLIO, SEARCH)
+QUEUE = Operation(
+    "queue",
+    "file d'orientation",
+    "/orientation/file-d-attente",
+    f"p95 ≤ {RECORD_GOAL_RATIO:g}x",
+    as_officer=True,
+)
+OPERATIONS = (BASELINE, RECORD, PORTFOLIO, SEARCH, QUEUE)
 
 HELP = f"""Mesure le temps serveur des pages d'un référent sur un département synthétique
 (PostgreSQL uniquement).
@@ -106,13 +114,17 @@ Opérations mesurées :
   Les 150 personnes suivies par le référent.
 - {SEARCH.label} : GET {SEARCH.route}?q=<nom>
   Un nom présent en base, tapé avec une faute de frappe.
+- {QUEUE.label} : GET {QUEUE.route}
+  La première page de la file des personnes à orienter du département, vue par
+  son chargé d'orientation (connecté lui aussi par lien, dans une seconde session).
 
-Affiche pour chacune le p50 et le p95 en millisecondes et le rapport de son p95 à celui de
-la référence (par exemple 2.1x). Objectifs : carnet et portefeuille p95 ≤ {RECORD_GOAL_RATIO:g}x
-la référence ; recherche p95 < {SEARCH_GOAL_MS:g} ms. La mesure écrit dans le journal des
-accès : c'est voulu, cela fait partie du temps serveur. Les limites de fréquence (la
-recherche : 10 par minute) restent actives, leurs compteurs remis à zéro entre les tours ;
-partagées entre serveurs (REDIS_URL), elles sont suspendues pendant la mesure."""
+Affiche pour chacune le p50, le p95 et le p99 en millisecondes et le rapport de son p95 à
+celui de la référence (par exemple 2.1x). Objectifs : carnet, portefeuille et file
+d'orientation p95 ≤ {RECORD_GOAL_RATIO:g}x la référence ; recherche p95 < {SEARCH_GOAL_MS:g} ms.
+La mesure écrit dans le journal des accès : c'est voulu, cela fait partie du temps
+serveur. Les limites de fréquence (la recherche : 10 par minute) restent actives, leurs
+compteurs remis à zéro entre les tours ; partagées entre serveurs (REDIS_URL), elles sont
+suspendues pendant la mesure."""
 
 
 @dataclass(frozen=True)
@@ -127,6 +139,8 @@ class Subjects:
     record_events: int
     family_name: str  # of the record measured: what the search should find
     search_term: str
+    officer_email: str | None = None  # the département's chargé d'orientation
+    waiting: int = 0  # people in the orientation queue
 
 
 @dataclass
@@ -142,6 +156,10 @@ class Result:
     @property
     def p95_ms(self) -> float:
         return percentile(self.seconds, 95) * 1000
+
+    @property
+    def p99_ms(self) -> float:
+        return percentile(self.seconds, 99) * 1000
 
 
 def percentile(values: list[float], rank: int) -> float:
@@ -305,6 +323,7 @@ def _subjects(departement_id: uuid.UUID) -> Subjects:
         family_name = db_session.scalar(
             select(Beneficiary.family_name).where(Beneficiary.id == fullest[0])
         )
+        officer_email, waiting = _officer(db_session, departement_id)
     db.session.remove()
     if not email or not family_name:
         raise BenchError("le référent mesuré n'a pas d'adresse e-mail pour se connecter.")
@@ -317,7 +336,46 @@ def _subjects(departement_id: uuid.UUID) -> Subjects:
         record_events=int(fullest[1]),
         family_name=family_name,
         search_term=with_typo(family_name),
+        officer_email=officer_email,
+        waiting=waiting,
     )
+
+
+def _officer(db_session: Any, departement_id: uuid.UUID) -> tuple[str | None, int]:
+    """The e-mail of the département's chargé d'orientation, and how many people wait."""
+    from carnet.auth.models import Account
+    from carnet.orientation.models import Orientation
+    from carnet.records.models import Beneficiary, Journey, RsaState
+    from carnet.security.permissions import MembershipRole
+    from carnet.tenancy.models import Membership
+
+    email = db_session.scalar(
+        select(Account.email)
+        .join(Membership, Membership.account_id == Account.id)
+        .where(
+            Membership.departement_id == departement_id,
+            Membership.role == MembershipRole.ORIENTATION_OFFICER,
+            Membership.ended_at.is_(None),
+        )
+        .order_by(Account.email)
+        .limit(1)
+    )
+    oriented = select(Orientation.id).where(
+        Orientation.journey_id == Journey.id, Orientation.ends_on.is_(None)
+    )
+    waiting = db_session.scalar(
+        select(func.count())
+        .select_from(Journey)
+        .join(Beneficiary, Beneficiary.id == Journey.beneficiary_id)
+        .where(
+            Journey.departement_id == departement_id,
+            Journey.closed_on.is_(None),
+            Beneficiary.is_subject_to_duties.is_(True),
+            Beneficiary.rsa_state.in_([RsaState.OPEN, RsaState.SUSPENDED]),
+            ~oriented.exists(),
+        )
+    )
+    return email, int(waiting or 0)
 
 
 def _warn_if_not_comparable(subjects: Subjects, echo: Echo) -> None:
@@ -428,6 +486,12 @@ def _measure(
 ) -> list[Result]:
     browser = _Browser(app, settings)
     _log_in(browser, settings, subjects.referent_email)
+    browsers = {False: browser}
+    if any(op.as_officer for op in operations):
+        if subjects.officer_email is None:
+            raise BenchError("aucun chargé d'orientation dans ce département.")
+        browsers[True] = _Browser(app, settings)
+        _log_in(browsers[True], settings, subjects.officer_email)
     results = [Result(op, _url(op, subjects)) for op in operations]
     rng = random.Random(SHUFFLE_SEED)  # noqa: S311 - the order of requests, not a secret
     echo(
@@ -441,17 +505,20 @@ def _measure(
                 order = list(results)
                 rng.shuffle(order)
                 for result in order:
+                    client = browsers[result.operation.as_officer]
                     started = perf_counter()
-                    response = browser.get(result.url)
+                    response = client.get(result.url)
                     elapsed = perf_counter() - started
                     browser.expect(response, 200, f"{result.operation.label} (GET {result.url})")
                     if round_number >= warmup:
                         result.seconds.append(elapsed)
     except BenchError:
-        with contextlib.suppress(BenchError):  # the first failure is the one to tell
-            browser.submit("/deconnexion", "/mon-compte/sessions")
+        for each in browsers.values():
+            with contextlib.suppress(BenchError):  # the first failure is the one to tell
+                each.submit("/deconnexion", "/mon-compte/sessions")
         raise
-    browser.submit("/deconnexion", "/mon-compte/sessions")
+    for each in browsers.values():
+        each.submit("/deconnexion", "/mon-compte/sessions")
     return results
 
 
@@ -505,7 +572,7 @@ def _rate_limits(echo: Echo) -> Iterator[Callable[[], None]]:
 
 
 def _verdict(result: Result, baseline: Result) -> str:
-    if result.operation in (RECORD, PORTFOLIO):
+    if result.operation in (RECORD, PORTFOLIO, QUEUE):
         met = result.p95_ms <= RECORD_GOAL_RATIO * baseline.p95_ms
     elif result.operation is SEARCH:
         met = result.p95_ms < SEARCH_GOAL_MS
@@ -534,18 +601,22 @@ def _print(
         + " → ".join(" / ".join(f"{value:.2f}" for value in load) for load in loads)
     )
     echo("")
-    labels = {PORTFOLIO.key: f"{PORTFOLIO.label} ({subjects.portfolio_size} pers.)"}
+    labels = {
+        PORTFOLIO.key: f"{PORTFOLIO.label} ({subjects.portfolio_size} pers.)",
+        QUEUE.key: f"{QUEUE.label} ({subjects.waiting} pers.)",
+    }
     width = max(len(labels.get(r.operation.key, r.operation.label)) for r in results)
     echo(
-        f"{'opération':<{width}}  {'p50 ms':>8}  {'p95 ms':>8}  {'p95/réf.':>8}  "
+        f"{'opération':<{width}}  {'p50 ms':>8}  {'p95 ms':>8}  {'p99 ms':>8}  {'p95/réf.':>8}  "
         f"{'objectif':<12}  verdict"
     )
     for result in results:
         ratio = result.p95_ms / baseline.p95_ms if baseline.p95_ms else float("nan")
         echo(
             f"{labels.get(result.operation.key, result.operation.label):<{width}}  "
-            f"{result.p50_ms:>8.1f}  {result.p95_ms:>8.1f}  {f'{ratio:.1f}x':>8}  "
-            f"{result.operation.goal or '—':<12}  {_verdict(result, baseline)}"
+            f"{result.p50_ms:>8.1f}  {result.p95_ms:>8.1f}  {result.p99_ms:>8.1f}  "
+            f"{f'{ratio:.1f}x':>8}  {result.operation.goal or '—':<12}  "
+            f"{_verdict(result, baseline)}"
         )
     for operation in missing:
         echo(

@@ -202,6 +202,32 @@ def sessions_purge(dry_run: bool) -> None:
     click.echo(f"{count} session(s) expirée(s) {verb}.")
 
 
+# -- contracts -------------------------------------------------------------------------------
+
+
+@main.group("contracts")
+def contracts_group() -> None:
+    """Contrats d'engagement."""
+
+
+@contracts_group.command("expire")
+def contracts_expire() -> None:
+    """Passe « arrivés à échéance » les contrats en vigueur dont la date de fin est passée."""
+    from carnet import clock
+    from carnet.contracts import services as contracts
+
+    today = clock.today()
+    with scoping.unscoped(), db.unit_of_work():
+        departement_ids = _departement_ids()
+    total = 0
+    for departement_id in departement_ids:
+        with scoping.scoped_to(departement_id), db.unit_of_work():
+            count = contracts.expire_due(today, departement_id=departement_id)
+        total += count
+        click.echo(f"Département {departement_id} : {count} contrat(s) arrivé(s) à échéance.")
+    click.echo(f"Total : {total} contrat(s) arrivé(s) à échéance.")
+
+
 # -- demo and seeding ------------------------------------------------------------------------
 
 

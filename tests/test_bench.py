@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import re
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from carnet.bench import OPERATIONS, with_typo
 from carnet.cli import main
 from carnet.config import Settings
 
-FIGURES = r"\s+(\d+\.\d)\s+(\d+\.\d)\s+(\d+\.\d)x\s+"
+FIGURES = r"\s+(\d+\.\d)\s+(\d+\.\d)\s+(\d+\.\d)\s+(\d+\.\d)x\s+"
 LINES = {
     "baseline": re.compile(rf"^référence \(mes sessions\){FIGURES}—\s+—$", re.M),
     "record": re.compile(rf"^carnet complet{FIGURES}p95 ≤ 3x\s+(atteint|NON ATTEINT)$", re.M),
@@ -22,6 +23,9 @@ LINES = {
         rf"^portefeuille \(150 pers\.\){FIGURES}p95 ≤ 3x\s+(atteint|NON ATTEINT)$", re.M
     ),
     "search": re.compile(rf"^recherche par nom{FIGURES}p95 < 50 ms\s+(atteint|NON ATTEINT)$", re.M),
+    "queue": re.compile(
+        rf"^file d'orientation \(\d+ pers\.\){FIGURES}p95 ≤ 3x\s+(atteint|NON ATTEINT)$", re.M
+    ),
 }
 
 
@@ -56,8 +60,8 @@ def test_bench_seeds_then_reuses_and_prints_every_operation(
     for key, line in LINES.items():
         match = line.search(output)
         assert match, f"no line for {key} in:\n{output}"
-        p50, p95 = float(match.group(1)), float(match.group(2))
-        assert 0 < p50 <= p95
+        p50, p95, p99 = float(match.group(1)), float(match.group(2)), float(match.group(3))
+        assert 0 < p50 <= p95 <= p99
     assert "non mesurée" not in output
     assert "Attention : la recherche" not in output  # the misspelt name is found
 
@@ -170,3 +174,56 @@ def test_seed_gives_one_referent_a_portfolio_of_full_records(db_session: Any) ->
     )
     assert body
     assert audit.verify_chain(db_session, report.departement_id).problem is None
+
+
+def test_seed_orients_the_followed_and_leaves_a_recent_queue(db_session: Any) -> None:
+    from sqlalchemy import func, select
+
+    from carnet import clock
+    from carnet.demo import bulk
+    from carnet.orientation.models import Orientation, OrientationType
+    from carnet.records.models import Beneficiary, GroupMembership, Journey
+    from carnet.security.permissions import GroupRole, OrganisationKind
+    from carnet.tenancy.models import Organisation
+
+    report = bulk.seed(db_session, beneficiaries=600, code="93")
+    dep = report.departement_id
+    open_journeys = select(Journey.id).where(
+        Journey.departement_id == dep, Journey.closed_on.is_(None)
+    )
+    oriented = set(
+        db_session.scalars(
+            select(Orientation.journey_id).where(
+                Orientation.departement_id == dep, Orientation.ends_on.is_(None)
+            )
+        )
+    )
+    with_referent = set(
+        db_session.scalars(
+            select(GroupMembership.journey_id).where(
+                GroupMembership.departement_id == dep,
+                GroupMembership.role == GroupRole.REFERENT,
+                GroupMembership.ended_at.is_(None),
+            )
+        )
+    )
+    assert with_referent <= oriented  # everyone with a référent has an open orientation
+    waiting = set(db_session.scalars(open_journeys)) - oriented
+    share = len(waiting) / len(set(db_session.scalars(open_journeys)))
+    assert 0.005 < share < 0.08, share
+    rights = db_session.scalars(
+        select(Beneficiary.right_opened_on)
+        .join(Journey, Journey.beneficiary_id == Beneficiary.id)
+        .where(Journey.id.in_(waiting))
+    ).all()
+    assert min(rights) >= clock.today() - dt.timedelta(days=bulk.WAITING_DAYS)
+    # France Travail accompanies professional orientations only.
+    types = db_session.scalars(
+        select(func.distinct(Orientation.type))
+        .join(Organisation, Organisation.id == Orientation.organisation_id)
+        .where(
+            Orientation.departement_id == dep,
+            Organisation.kind == OrganisationKind.FRANCE_TRAVAIL,
+        )
+    ).all()
+    assert set(types) == {OrientationType.PROFESSIONAL}

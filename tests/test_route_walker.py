@@ -31,7 +31,10 @@ from carnet import db
 from carnet.security import scoping
 from carnet.security.audit import AccessEvent
 from carnet.security.permissions import Outcome
+from tests.contracts.seed import contract_of
 from tests.documents.seed import document_of
+from tests.orientation.exit_seed import follow_up_of
+from tests.orientation.seed import request_of
 from tests.projects.seed import project_of
 from tests.records.world import SOFIA_NIR, SOFIA_NIR_COMPACT, World, build_world
 from tests.situation.world import barrier_of, diagnostic_of, health_barrier_of
@@ -51,7 +54,12 @@ ID_SOURCES: dict[str, Callable[[World], uuid.UUID]] = {
     "diagnostic_id": diagnostic_of,
     "barrier_id": barrier_of,
     "health_barrier_id": health_barrier_of,
+    "request_id": request_of,
+    "contract_id": contract_of,
+    "follow_up_id": follow_up_of,
 }
+# Other arguments of a URL rule: a contract's version number (its first version is signed).
+INT_SOURCES: dict[str, Callable[[World], int]] = {"number": lambda world: 1}
 
 # Rules with an id that serve no personal data: endpoint -> why. Walked for headers and 500s.
 NOT_PERSONAL: dict[str, str] = {
@@ -76,6 +84,14 @@ CONSENT_GATED = frozenset(
         "situation.add_health_note",
     }
 )
+
+# Writes that need the orientation section (a new journey, a retention check): the
+# référent only reads it, so he or she is refused with a 403 like an outsider.
+ORIENTATION_WRITERS = frozenset({"exits.reopen", "exits.record_follow_up"})
+
+# The person's own space (« Mon carnet »): served only to the person on his or her own
+# record; anyone else is answered 404 before any record is opened.
+OWN_SPACE = frozenset({"contracts.own_contract", "contracts.own_sign", "contracts.own_pdf"})
 
 # The walk must at least see these (a guard against a walker that silently walks nothing).
 KNOWN_ENDPOINTS = frozenset(
@@ -123,6 +139,10 @@ KNOWN_ENDPOINTS = frozenset(
         "situation.rqth",
         "situation.add_health_note",
         "situation.consents",
+        "orientation.show",
+        "orientation.decide",
+        "orientation.request_reorientation",
+        "orientation.keep",
     }
 )
 
@@ -245,9 +265,13 @@ def _request(visitor: Visitor, method: str, url: str) -> Any:
 
 
 def _expectation(visitor: Visitor, endpoint: str) -> str:
+    if endpoint in OWN_SPACE and visitor.expected != "login":
+        return "not_found_unaudited"
     if visitor.expected == "forbidden" and endpoint in OPEN_TO_SAME_DEPARTEMENT:
         return "allowed"
     if visitor.expected == "allowed" and endpoint in CONSENT_GATED:
+        return "forbidden"
+    if visitor.expected == "allowed" and endpoint in ORIENTATION_WRITERS:
         return "forbidden"
     return visitor.expected
 
@@ -262,7 +286,8 @@ def test_walk_every_id_route_as_every_visitor(app, db_session, make_client, logi
         names = set(UUID_ARGUMENT.findall(rule.rule))
         if not names <= set(ID_SOURCES):
             continue  # reported by test_every_id_route_is_walked
-        values = {name: ID_SOURCES[name](world) for name in names}
+        values: dict[str, Any] = {name: ID_SOURCES[name](world) for name in names}
+        values |= {n: INT_SOURCES[n](world) for n in rule.arguments if n in INT_SOURCES}
         for method in sorted((rule.methods or set()) & {"GET", "POST"}):
             url = adapter.build(rule.endpoint, values, method=method)
             for visitor in visitors:

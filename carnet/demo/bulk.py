@@ -51,6 +51,7 @@ from carnet.meetings.models import (
     Attendance,
     Note,
 )
+from carnet.orientation.models import Orientation, OrientationType
 from carnet.plan import services as plan_services
 from carnet.records.models import (
     Beneficiary,
@@ -93,6 +94,29 @@ PEOPLE_PER_ORGANISATION = 400
 # with a full record: what `carnet bench` times as the portfolio and the record page.
 PORTFOLIO_SIZE = 150
 CLI_LABEL = "cli:seed"
+# About this share of the people wait for their first orientation (the orientation queue):
+# an open journey and a right opened in the last `WAITING_DAYS` days, no orientation yet.
+WAITING_SHARE = 0.03
+WAITING_DAYS = 90
+# The type of orientation each kind of structure accompanies (first the most frequent).
+ORIENTATION_TYPES: dict[OrganisationKind, tuple[OrientationType, ...]] = {
+    OrganisationKind.DEPARTEMENT: (OrientationType.SOCIAL, OrientationType.SOCIO_PROFESSIONAL),
+    OrganisationKind.FRANCE_TRAVAIL: (OrientationType.PROFESSIONAL,),
+    OrganisationKind.MISSION_LOCALE: (
+        OrientationType.PROFESSIONAL,
+        OrientationType.SOCIO_PROFESSIONAL,
+    ),
+    OrganisationKind.CAP_EMPLOI: (OrientationType.PROFESSIONAL,),
+    OrganisationKind.CCAS: (OrientationType.SOCIAL,),
+    OrganisationKind.PLIE: (OrientationType.SOCIO_PROFESSIONAL, OrientationType.PROFESSIONAL),
+    OrganisationKind.SIAE: (OrientationType.SOCIO_PROFESSIONAL,),
+    OrganisationKind.ASSOCIATION: (OrientationType.SOCIAL, OrientationType.SOCIO_PROFESSIONAL),
+}
+ORIENTATION_MOTIVES: dict[OrientationType, str] = {
+    OrientationType.SOCIAL: "Situation de logement et de santé à stabiliser d'abord.",
+    OrientationType.SOCIO_PROFESSIONAL: "Projet professionnel à construire, freins à lever.",
+    OrientationType.PROFESSIONAL: "Disponible pour l'emploi, projet professionnel défini.",
+}
 
 # (kind, share of the structures); the accompanying kinds provide the referents.
 ORGANISATION_MIX: tuple[tuple[OrganisationKind, int], ...] = (
@@ -242,6 +266,7 @@ class _Seeder:
         self.departement_ref = 0
         # (person, open journey, referent's start) of the first referent's portfolio.
         self.portfolio: list[tuple[uuid.UUID, uuid.UUID, datetime]] = []
+        self.organisation_kinds: dict[uuid.UUID, OrganisationKind] = {}
 
     def run(self) -> None:
         self._structures()
@@ -327,6 +352,9 @@ class _Seeder:
                 }
             )
         self.writer.write(_table(Organisation), rows)
+        self.organisation_kinds = {
+            uuid.UUID(str(row["id"])): OrganisationKind(str(row["kind"])) for row in rows
+        }
         return rows
 
     def _professional(
@@ -381,11 +409,17 @@ class _Seeder:
     def _person(self, rows: _BatchRows, staff: Staff) -> None:
         person = self.people.person()
         beneficiary_id = uuid.uuid4()
-        journeys = self._journey_dates()
+        waiting = self.rng.random() < WAITING_SHARE
+        if waiting:
+            journeys: list[tuple[date, date | None]] = [
+                (self.today - timedelta(days=self.rng.randint(0, WAITING_DAYS)), None)
+            ]
+        else:
+            journeys = self._journey_dates()
         rows.beneficiaries.append(self._beneficiary_row(beneficiary_id, person, journeys))
         self._seal(rows, beneficiary_id, person.nir)
         for opened_on, closed_on in journeys:
-            self._journey(rows, staff, beneficiary_id, opened_on, closed_on)
+            self._journey(rows, staff, beneficiary_id, opened_on, closed_on, waiting=waiting)
         self._audit(rows, beneficiary_id)
 
     def _journey_dates(self) -> list[tuple[date, date | None]]:
@@ -473,6 +507,8 @@ class _Seeder:
         beneficiary_id: uuid.UUID,
         opened_on: date,
         closed_on: date | None,
+        *,
+        waiting: bool = False,
     ) -> None:
         journey_id = uuid.uuid4()
         exit_reason = weighted(self.rng, ref.EXIT_REASONS) if closed_on else None
@@ -484,12 +520,21 @@ class _Seeder:
                 "opened_on": opened_on,
                 "closed_on": closed_on,
                 "exit_reason": exit_reason.value if exit_reason else None,
+                "first_oriented_on": None,  # set by `_orientation`
                 "created_at": self._at(opened_on),
             }
         )
         self._event(rows, beneficiary_id, journey_id, "records:journey:opened", self._at(opened_on))
-        # About one open journey in ten waits for its orientation: no referent yet.
+        if waiting:
+            return  # in the orientation queue: no orientation, no referent
+        # About one open journey in ten is oriented to a structure that has not designated
+        # its referent yet.
         if closed_on is None and self.rng.random() < 0.1:
+            organisation_id = self.rng.choice(staff.referents[1:])[1]
+            decided = min(opened_on + timedelta(days=self.rng.randint(3, 30)), self.today)
+            self._orientation(
+                rows, staff, beneficiary_id, journey_id, organisation_id, None, decided, None
+            )
             return
         self._referent(rows, staff, beneficiary_id, journey_id, opened_on, closed_on, exit_reason)
 
@@ -513,6 +558,16 @@ class _Seeder:
         ended = self._at(closed_on) if closed_on else None
         if ended is not None and ended < started:
             ended = started
+        self._orientation(
+            rows,
+            staff,
+            beneficiary_id,
+            journey_id,
+            organisation_id,
+            account_id,
+            started.date(),
+            ended.date() if ended is not None else None,
+        )
         membership_id = uuid.uuid4()
         rows.memberships.append(
             {
@@ -562,6 +617,61 @@ class _Seeder:
                 ended,
                 details={"exit_reason": exit_reason.value},
             )
+
+    def _orientation(
+        self,
+        rows: _BatchRows,
+        staff: Staff,
+        beneficiary_id: uuid.UUID,
+        journey_id: uuid.UUID,
+        organisation_id: uuid.UUID,
+        referent_account_id: uuid.UUID | None,
+        starts_on: date,
+        ends_on: date | None,
+    ) -> None:
+        """The orientation period the officer decided: to the referent's structure, of a
+        type that structure accompanies; it ends with the journey."""
+        kind = self.organisation_kinds[organisation_id]
+        types = ORIENTATION_TYPES.get(kind, (OrientationType.SOCIO_PROFESSIONAL,))
+        orientation_type = types[0] if self.rng.random() < 0.75 else self.rng.choice(types)
+        decided_at = self._at(starts_on)
+        orientation_id = uuid.uuid4()
+        # Core inserts skip the ORM hook that derives it: the journey is the last appended.
+        journey = rows.journeys[-1]
+        if journey["id"] != journey_id:
+            raise RuntimeError("an orientation is written right after its journey")
+        journey["first_oriented_on"] = starts_on
+        rows.orientations.append(
+            {
+                "id": orientation_id,
+                "departement_id": self.departement_id,
+                "beneficiary_id": beneficiary_id,
+                "journey_id": journey_id,
+                "type": orientation_type.value,
+                "organisation_id": organisation_id,
+                "referent_account_id": referent_account_id,
+                "motive": ORIENTATION_MOTIVES[orientation_type],
+                "starts_on": starts_on,
+                "ends_on": max(ends_on, starts_on) if ends_on is not None else None,
+                "decided_at": decided_at,
+                "decided_by_account_id": staff.orientation_officer[0],
+                "decided_by_organisation_id": staff.orientation_officer[1],
+                "proposal": None,
+            }
+        )
+        self._event(
+            rows,
+            beneficiary_id,
+            journey_id,
+            "orientation:period:decided",
+            decided_at,
+            actor=staff.orientation_officer,
+            details={
+                "orientation_id": str(orientation_id),
+                "type": orientation_type.value,
+                "organisation_id": str(organisation_id),
+            },
+        )
 
     def _member(
         self,
@@ -833,6 +943,7 @@ class _BatchRows:
     data_keys: list[dict[str, Any]] = field(default_factory=list)
     journeys: list[dict[str, Any]] = field(default_factory=list)
     memberships: list[dict[str, Any]] = field(default_factory=list)
+    orientations: list[dict[str, Any]] = field(default_factory=list)
     appointments: list[dict[str, Any]] = field(default_factory=list)
     notes: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
@@ -845,6 +956,7 @@ class _BatchRows:
         yield _table(DataKey), self.data_keys
         yield _table(Journey), self.journeys
         yield _table(GroupMembership), self.memberships
+        yield _table(Orientation), self.orientations
         yield _table(Appointment), self.appointments
         yield _table(Note), self.notes
         yield _table(TimelineEvent), self.events

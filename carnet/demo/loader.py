@@ -24,10 +24,12 @@ from sqlalchemy.orm import Session
 from carnet import clock
 from carnet.auth.models import Account, AccountKind
 from carnet.auth.services import ROLE_LABELS
+from carnet.demo import contracts as demo_contracts
 from carnet.demo import documents as demo_documents
 from carnet.demo import journal as demo_journal
 from carnet.demo import meetings as demo_meetings
 from carnet.demo import notices as demo_notices
+from carnet.demo import orientations as demo_orientations
 from carnet.demo import plans as demo_plans
 from carnet.demo import projects as demo_projects
 from carnet.demo import referential as ref
@@ -191,6 +193,15 @@ class _Builder:
         )
         demo_documents.seed(departement.id, journals, now=self.now)
         demo_notices.write(journals, now=self.now)
+        sophie = self.professionals["sophie"]
+        demo_orientations.write(
+            self.db,
+            self.beneficiaries,
+            self.organisations,
+            demo_orientations.Officer(sophie.account.id, self.organisations["insertion"].id),
+            today=self.today,
+        )
+        demo_contracts.write(self.db, self.beneficiaries, today=self.today)
         self.db.flush()
 
     # -- structures and professionals ------------------------------------------------------

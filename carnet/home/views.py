@@ -13,6 +13,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from carnet.home import schemas
 from carnet.notifications import services as notifications
+from carnet.orientation import services as orientation
 from carnet.records import schemas as record_schemas
 from carnet.records import services as records
 from carnet.security.permissions import PrincipalRole
@@ -36,9 +37,10 @@ def _professional(actor: Principal, template: str = "home/professional.html", **
 
 
 def _orientation_officer(actor: Principal) -> str:
-    return _professional(
-        actor, "home/orientation.html", queue=records.list_people_to_orient(actor=actor)
-    )
+    queue = None
+    if orientation.may_work_queue(actor):
+        queue = orientation.orientation_queue(actor=actor, page_size=orientation.HOME_SIZE)
+    return _professional(actor, "home/orientation.html", queue=queue)
 
 
 def _structure_admin(actor: Principal) -> str:

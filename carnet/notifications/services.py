@@ -74,6 +74,68 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "« Mes accompagnements ».",
         "Un référent unique vous accompagne désormais ({organisation}).",
     ),
+    "contracts:version:proposed": (
+        "Un contrat est proposé à la signature d'une personne que vous accompagnez.",
+        "Un contrat vous est proposé : relisez-le et signez-le dans « Mes contrats ».",
+    ),
+    "contracts:version:signed": (
+        "Un contrat d'une personne que vous accompagnez est signé par les deux parties.",
+        "Votre contrat est signé par les deux parties : il est en vigueur. "
+        "Retrouvez-le dans « Mes contrats ».",
+    ),
+    "orientation:decision:decided": (
+        "Une orientation a été décidée pour une personne que vous accompagnez : "
+        "{organisation} l'accompagne désormais.",
+        "Votre orientation a été décidée : {organisation} vous accompagne désormais. "
+        "Le détail figure dans votre carnet.",
+    ),
+    "orientation:decision:referent": (
+        "Une personne vous est orientée : vous êtes désormais son référent unique. "
+        "Retrouvez-la dans « Mes accompagnements ».",
+        "Un référent unique vous accompagne désormais ({organisation}).",
+    ),
+    "orientation:decision:previous_left": (
+        "Une personne que vous accompagniez est orientée vers {organisation} : vous ne "
+        "faites plus partie de son groupe de suivi.",
+        "Votre accompagnement a changé : {organisation} vous accompagne désormais.",
+    ),
+    "orientation:decision:previous_member": (
+        "Une personne que vous accompagniez est orientée vers {organisation} : vous restez "
+        "membre de son groupe de suivi.",
+        "Votre accompagnement a changé : {organisation} vous accompagne désormais.",
+    ),
+    "orientation:request:created": (
+        "Une demande de réorientation attend votre décision.",
+        "Une demande de réorientation a été faite.",
+    ),
+    "orientation:request:accepted": (
+        "Votre demande de réorientation est acceptée : la personne est orientée vers "
+        "{organisation}.",
+        "Votre orientation a changé : {organisation} vous accompagne désormais.",
+    ),
+    "orientation:request:kept": (
+        "Votre demande de réorientation n'est pas retenue : l'accompagnement actuel est "
+        "maintenu. Le motif de la décision figure dans l'onglet « Orientation » du carnet.",
+        "L'accompagnement actuel est maintenu.",
+    ),
+    "records:journey:closed": (
+        "Le parcours d'une personne que vous accompagniez est clos : votre place dans son "
+        "groupe de suivi a pris fin et son carnet ne vous est plus accessible.",
+        "Votre parcours d'accompagnement est clos. Si vous avez de nouveau besoin d'être "
+        "accompagné·e, vous pouvez reprendre contact avec le Département.",
+    ),
+    "orientation:exit:employment": (
+        "Le parcours d'une personne que vous accompagniez est clos : votre place dans son "
+        "groupe de suivi a pris fin et son carnet ne vous est plus accessible.",
+        "Votre parcours d'accompagnement est clos à la suite de votre reprise d'emploi. "
+        "Pendant les 18 mois qui suivent l'embauche, vous ou votre employeur pouvez "
+        "demander un soutien au Département.",
+    ),
+    "records:journey:opened": (
+        "Un nouveau parcours est ouvert pour une personne : elle attend son orientation.",
+        "Un nouveau parcours d'accompagnement est ouvert pour vous. Vous serez informé·e "
+        "de votre orientation et de la personne qui vous accompagnera.",
+    ),
 }
 
 

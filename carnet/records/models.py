@@ -189,6 +189,13 @@ class Journey(TenantScoped, UUIDPrimaryKey, Base):
             sqlite_where=text("closed_on IS NULL"),
             postgresql_where=text("closed_on IS NULL"),
         ),
+        # The orientation queue reads only the open journeys still waiting: a few percent.
+        Index(
+            "ix_journeys_awaiting_orientation",
+            "departement_id",
+            sqlite_where=text("closed_on IS NULL AND first_oriented_on IS NULL"),
+            postgresql_where=text("closed_on IS NULL AND first_oriented_on IS NULL"),
+        ),
     )
 
     departement_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("departements.id"), index=True)
@@ -198,6 +205,9 @@ class Journey(TenantScoped, UUIDPrimaryKey, Base):
     exit_reason: Mapped[JourneyExitReason | None] = mapped_column(
         str_enum(JourneyExitReason, "journey_exit_reason")
     )
+    # The start of the journey's first orientation period; derived, set when an orientation
+    # is written (`carnet.orientation.models`), never typed.
+    first_oriented_on: Mapped[date | None]
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
 
     beneficiary: Mapped[Beneficiary] = relationship(back_populates="journeys")

@@ -63,7 +63,6 @@ NIR_TABLE = "beneficiaries"
 NIR_COLUMN = "nir_sealed"
 ACCESS_LOG_PAGE_SIZE = 20
 HISTORY_PAGE_SIZE = 50
-TO_ORIENT_LIMIT = 50
 SEARCH_LIMIT = 5
 REASON_MAX = 500
 NOBODY = uuid.UUID(int=0)
@@ -97,7 +96,6 @@ class Tag(StrEnum):
     MEMBER_ENDED = "records:group:member_ended"
     NIR_READ = "records:nir:read"
     PORTFOLIO_LISTED = "records:portfolio:listed"
-    QUEUE_LISTED = "records:queue:listed"
     RECORD_READ = "records:record:read"
     REFERENT_CHANGED = "records:group:referent_changed"
     RIGHTS_READ = "records:rights:read"
@@ -223,21 +221,6 @@ class SearchHit:
     group_roles: frozenset[GroupRole] = frozenset()
     may_read: bool = False
     may_join: bool = False
-
-
-@dataclass(frozen=True)
-class PersonToOrient:
-    beneficiary_id: uuid.UUID
-    display_name: str
-    birth_on: date
-    journey_opened_on: date
-    waiting_days: int
-
-
-@dataclass(frozen=True)
-class OrientationQueue:
-    people: list[PersonToOrient]
-    total: int
 
 
 @dataclass(frozen=True)
@@ -535,6 +518,10 @@ def _professional_groups(
     ]
 
 
+# For the orientation decision's form: the same lists, under the same labels, as here.
+professional_groups = _professional_groups
+
+
 def _current_journey(access: RecordAccess) -> Journey:
     journey = access.beneficiary.current_journey
     if journey is None:
@@ -601,10 +588,10 @@ def _plain(value: Any) -> Any:
 
 def _notify(
     access: RecordAccess,
-    recipients: Iterable[tuple[uuid.UUID | None, Event]],
+    recipients: Iterable[tuple[uuid.UUID | None, str]],
     details: dict[str, Any],
     *,
-    person_kind: Event | None,
+    person_kind: str | None,
 ) -> None:
     """Notify each professional once (never the actor), and the person if he or she has an
     account and is not the actor."""
@@ -634,6 +621,10 @@ def _notify(
             beneficiary_id=person.id,
             details=plain,
         )
+
+
+# The same notices for the other domains' writes on a record (the orientation decision).
+notify = _notify
 
 
 def _referents(memberships: Iterable[GroupMembership]) -> list[uuid.UUID]:
@@ -776,6 +767,48 @@ def end_membership(
     return membership
 
 
+def _start_referent(
+    access: RecordAccess,
+    journey: Journey,
+    active: list[GroupMembership],
+    previous: GroupMembership | None,
+    professional: tenancy.ProfessionalChoice,
+    reason: str,
+    *,
+    new_id: uuid.UUID,
+    previous_reason: str | None = None,
+) -> GroupMembership:
+    """End the référent's place (if any) and the newcomer's member place, then start the
+    newcomer as référent: the one way a référent is replaced (`change_referent`, and an
+    orientation decision through `regroup_after_orientation`). Timeline and notices are
+    the caller's."""
+    now = clock.now()
+    if previous is not None:
+        previous.ended_at = now
+        previous.end_reason = (previous_reason or reason)[:REASON_MAX]
+    # The new référent may already sit in the group as a member: that place ends too.
+    for member in active:
+        if member is not previous and member.account_id == professional.account_id:
+            member.ended_at = now
+            member.end_reason = f"Devient référent : {reason}"[:REASON_MAX]
+    _flush("Le groupe de suivi vient d'être modifié par quelqu'un d'autre : rechargez la page.")
+    membership = GroupMembership(
+        id=new_id,
+        departement_id=access.beneficiary.departement_id,
+        journey_id=journey.id,
+        beneficiary_id=access.beneficiary.id,
+        account_id=professional.account_id,
+        organisation_id=professional.organisation.id,
+        role=GroupRole.REFERENT,
+        started_at=now,
+        start_reason=reason,
+        added_by_id=access.actor.account_id,
+    )
+    db.session().add(membership)
+    _flush("Un autre référent vient d'être désigné pour cette personne : rechargez la page.")
+    return membership
+
+
 def change_referent(
     *, actor: Principal, beneficiary_id: uuid.UUID, membership_id: uuid.UUID, reason: str
 ) -> GroupMembership:
@@ -804,31 +837,10 @@ def change_referent(
             log.info("designation of the present referent beneficiary=%s", access.beneficiary.id)
             return previous
         raise Conflict(f"{professional.display_name} est déjà le référent de cette personne.")
-    now = clock.now()
     reason = reason[:REASON_MAX]
-    if previous is not None:
-        previous.ended_at = now
-        previous.end_reason = reason
-    # The new référent may already sit in the group as a member: that place ends too.
-    for member in active:
-        if member is not previous and member.account_id == professional.account_id:
-            member.ended_at = now
-            member.end_reason = f"Devient référent : {reason}"[:REASON_MAX]
-    _flush("Le groupe de suivi vient d'être modifié par quelqu'un d'autre : rechargez la page.")
-    membership = GroupMembership(
-        id=new_id,
-        departement_id=access.beneficiary.departement_id,
-        journey_id=journey.id,
-        beneficiary_id=access.beneficiary.id,
-        account_id=professional.account_id,
-        organisation_id=professional.organisation.id,
-        role=GroupRole.REFERENT,
-        started_at=now,
-        start_reason=reason,
-        added_by_id=actor.account_id,
+    membership = _start_referent(
+        access, journey, active, previous, professional, reason, new_id=new_id
     )
-    db.session().add(membership)
-    _flush("Un autre référent vient d'être désigné pour cette personne : rechargez la page.")
     details: dict[str, Any] = {
         "membership_id": new_id,
         "role": GroupRole.REFERENT,
@@ -849,6 +861,124 @@ def change_referent(
         person_kind=Event.REFERENT_CHANGED if previous is not None else Event.REFERENT_ASSIGNED,
     )
     return membership
+
+
+@dataclass(frozen=True)
+class Regrouping:
+    """What an orientation decision changed in the follow-up group."""
+
+    referent: GroupMembership | None  # the active référent afterwards
+    is_new_referent: bool  # `referent` started with this decision
+    previous: GroupMembership | None  # the former référent's place, ended by this decision
+    previous_as_member: GroupMembership | None  # the former référent, kept as a member
+
+
+def regroup_after_orientation(
+    access: RecordAccess,
+    *,
+    membership_id: uuid.UUID | None,
+    organisation_id: uuid.UUID,
+    reason: str,
+    previous_stays_member: bool,
+    previous_reason: str,
+) -> Regrouping:
+    """The follow-up group after an orientation decision; the caller
+    (`orientation.services.decide_orientation`) opened `access` for writing the orientation
+    and checked that the actor may write the group too.
+
+    A référent named becomes référent as with `change_referent`; the former one, unless it
+    is the same person, leaves with `previous_reason` or stays as a member. None named: the
+    person is oriented to a structure that will designate one; a référent of that same
+    structure stays référent, one of another structure leaves or stays as a member.
+    Writes the group's timeline events; the notices are the caller's."""
+    journey = _current_journey(access)
+    professional = None
+    if membership_id is not None:
+        professional = tenancy.get_invitable_professional(
+            actor=access.actor, membership_id=membership_id
+        )
+        _refuse_self(access, professional)
+    active = _active_memberships(journey)
+    previous = next((m for m in active if m.role is GroupRole.REFERENT), None)
+    if professional is None:
+        if previous is None or previous.organisation_id == organisation_id:
+            return Regrouping(previous, False, None, None)
+    elif (
+        previous is not None
+        and previous.account_id == professional.account_id
+        and previous.organisation_id == professional.organisation.id
+    ):
+        return Regrouping(previous, False, None, None)
+    reason = reason[:REASON_MAX]
+    previous_reason = previous_reason[:REASON_MAX]
+    referent = None
+    if professional is not None:
+        referent = _start_referent(
+            access,
+            journey,
+            active,
+            previous,
+            professional,
+            reason,
+            new_id=uuid.uuid4(),
+            previous_reason=previous_reason,
+        )
+        details: dict[str, Any] = {
+            "membership_id": referent.id,
+            "role": GroupRole.REFERENT,
+            "organisation_id": professional.organisation.id,
+        }
+        if previous is not None:
+            details["previous_membership_id"] = previous.id
+        _timeline(access, journey, Event.REFERENT_CHANGED, details)
+    elif previous is not None:
+        previous.ended_at = clock.now()
+        previous.end_reason = previous_reason
+        _flush("Le groupe de suivi vient d'être modifié par quelqu'un d'autre : rechargez la page.")
+    if previous is not None and professional is None:
+        _timeline(
+            access,
+            journey,
+            Event.MEMBER_ENDED,
+            {
+                "membership_id": previous.id,
+                "role": GroupRole.REFERENT,
+                "organisation_id": previous.organisation_id,
+            },
+        )
+    as_member = None
+    if (
+        previous is not None
+        and previous_stays_member
+        and (professional is None or professional.account_id != previous.account_id)
+    ):
+        as_member = GroupMembership(
+            id=uuid.uuid4(),
+            departement_id=access.beneficiary.departement_id,
+            journey_id=journey.id,
+            beneficiary_id=access.beneficiary.id,
+            account_id=previous.account_id,
+            organisation_id=previous.organisation_id,
+            role=GroupRole.MEMBER,
+            started_at=clock.now(),
+            start_reason=f"Ancien référent, reste membre du groupe : {previous_reason}"[
+                :REASON_MAX
+            ],
+            added_by_id=access.actor.account_id,
+        )
+        db.session().add(as_member)
+        _flush("Le groupe de suivi vient d'être modifié par quelqu'un d'autre : rechargez la page.")
+        _timeline(
+            access,
+            journey,
+            Event.MEMBER_ADDED,
+            {
+                "membership_id": as_member.id,
+                "role": GroupRole.MEMBER,
+                "organisation_id": as_member.organisation_id,
+            },
+        )
+    return Regrouping(referent, referent is not None, previous, as_member)
 
 
 # -- « bris de glace » ------------------------------------------------------------------------
@@ -1163,6 +1293,27 @@ EVENT_LABELS: dict[str, str] = {
     "health:barrier:lifted": "Frein lié à la santé levé",
     "health:rqth:updated": "Situation RQTH mise à jour",
     "health:note:added": "Note du volet santé ajoutée",
+    "contracts:contract:created": "Contrat en préparation",
+    "contracts:version:edited": "Projet de contrat modifié",
+    "contracts:version:proposed": "Contrat proposé à la signature de la personne",
+    "contracts:version:reopened": "Contrat repris en brouillon avant signature",
+    "contracts:version:referent_signed": "Contrat signé par le référent",
+    "contracts:version:person_signed": "Contrat signé par la personne dans son espace",
+    "contracts:version:person_signed_accompanied": (
+        "Signature de la personne enregistrée en rendez-vous (mode accompagné)"
+    ),
+    "contracts:version:signed": "Contrat signé par les deux parties, en vigueur",
+    "contracts:version:signed_elsewhere": "Contrat signé hors du carnet, enregistré",
+    "contracts:avenant:drafted": "Avenant au contrat en préparation",
+    "contracts:avenant:withdrawn": "Avenant retiré avant signature",
+    "contracts:contract:cancelled": "Contrat abandonné avant signature",
+    "contracts:contract:ended": "Contrat terminé avant son échéance",
+    "contracts:contract:expired": "Contrat arrivé à échéance",
+    "orientation:period:decided": "Orientation décidée",
+    "orientation:request:created": "Réorientation demandée",
+    "orientation:request:accepted": "Demande de réorientation acceptée",
+    "orientation:request:kept": "Demande de réorientation : accompagnement maintenu",
+    "orientation:follow_up:recorded": "Point de suivi de l'emploi enregistré",
 }
 UNKNOWN_EVENT_LABEL = "Événement"
 DOMAIN_LABELS: dict[str, str] = {
@@ -1173,6 +1324,8 @@ DOMAIN_LABELS: dict[str, str] = {
     "documents": "Documents",
     "situation": "Situation",
     "health": "Volet santé",
+    "contracts": "Contrats",
+    "orientation": "Orientation",
 }
 # The health compartment's events are health data: only those who may read it see them.
 HEALTH_KIND_PREFIX = "health:"
@@ -1341,70 +1494,6 @@ def listing_audit(
         action=AuditAction.READ,
         tag=tag,
     )
-
-
-def _may_read_identity(actor: Principal, person: Beneficiary, roles: Iterable[GroupRole]) -> bool:
-    facts = RecordFacts(
-        beneficiary_id=person.id,
-        departement_id=person.departement_id,
-        group_roles=frozenset(roles),
-    )
-    return policy.can(actor, facts, Section.IDENTITY, Level.READ)
-
-
-def list_people_to_orient(*, actor: Principal) -> OrientationQueue:
-    """People of the département with an open journey and no active référent, oldest first.
-
-    Only those the policy lets the actor read are listed (the chargé d'orientation).
-    """
-    if actor.departement_id is None:
-        return OrientationQueue([], 0)
-    has_referent = exists().where(
-        GroupMembership.journey_id == Journey.id,
-        GroupMembership.role == GroupRole.REFERENT,
-        GroupMembership.ended_at.is_(None),
-    )
-    conditions = (Journey.closed_on.is_(None), ~has_referent)
-    probe = RecordFacts(beneficiary_id=NOBODY, departement_id=actor.departement_id)
-    if not policy.can(actor, probe, Section.IDENTITY, Level.READ):
-        # Not a chargé d'orientation of this département: nobody to list, nothing counted.
-        return OrientationQueue([], 0)
-    total = int(db.session().scalar(select(func.count(Journey.id)).where(*conditions)) or 0)
-    rows = list(
-        db.session().execute(
-            select(Beneficiary, Journey)
-            .join(Journey, Journey.beneficiary_id == Beneficiary.id)
-            .where(*conditions)
-            .order_by(Journey.opened_on, Beneficiary.family_name, Beneficiary.id)
-            .limit(TO_ORIENT_LIMIT)
-        )
-    )
-    own_roles: dict[uuid.UUID, list[GroupRole]] = {}
-    if rows and actor.account_id is not None:
-        for beneficiary_id, role in db.session().execute(
-            select(GroupMembership.beneficiary_id, GroupMembership.role).where(
-                GroupMembership.account_id == actor.account_id,
-                GroupMembership.organisation_id == actor.organisation_id,
-                GroupMembership.ended_at.is_(None),
-                GroupMembership.beneficiary_id.in_([person.id for person, _ in rows]),
-            )
-        ):
-            own_roles.setdefault(beneficiary_id, []).append(GroupRole(role))
-    today = clock.today()
-    people = [
-        PersonToOrient(
-            beneficiary_id=person.id,
-            display_name=person.display_name,
-            birth_on=person.birth_on,
-            journey_opened_on=journey.opened_on,
-            waiting_days=max(0, (today - journey.opened_on).days),
-        )
-        for person, journey in rows
-        if _may_read_identity(actor, person, own_roles.get(person.id, []))
-    ]
-    if people:
-        listing_audit(actor, Tag.QUEUE_LISTED)
-    return OrientationQueue(people, total)
 
 
 def count_by_departement() -> list[DepartementCounts]:

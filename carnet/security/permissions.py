@@ -93,6 +93,9 @@ class Action(StrEnum):
     """Actions on a record that are not a plain section read or write."""
 
     BREAK_GLASS = "record:break_glass"  # join a group outside orientation or invitation
+    CLOSE_JOURNEY = "journey:close"  # record the exit of the journey (sortie de parcours)
+    REQUEST_REORIENTATION = "orientation:request"  # the référent asks for a reorientation
+    SIGN_OWN_CONTRACT = "contracts:sign"  # the person signs his or her contract
     SEARCH = "record:search"  # see a search hit: name, birth date, département id
     VIEW_ACCESS_LOG = "record:access_log"  # « Qui a consulté mon carnet »
 

@@ -215,7 +215,42 @@ def decide_action(principal: Principal, facts: RecordFacts, action: Action) -> D
         return Decision(
             allowed, relation, Level.READ if allowed else Level.NONE, f"action:{action}", reason
         )
+    if action is Action.SIGN_OWN_CONTRACT:
+        # Only the person signs in his or her own space; in « mode accompagné » the référent
+        # records the signature through the contracts section instead.
+        allowed = relation is Relation.OWN_RECORD
+        return _action_decision(allowed, relation, action, "own_record")
+    if action in (Action.REQUEST_REORIENTATION, Action.CLOSE_JOURNEY):
+        return _referent_action(principal, facts, relation, action)
     raise ValueError(f"unknown action {action!r}")  # pragma: no cover - enum is closed
+
+
+def _referent_action(
+    principal: Principal, facts: RecordFacts, relation: Relation, action: Action
+) -> Decision:
+    """The référent asks for a reorientation (DOMAIN.md §3.10) and records an exit (§3.11);
+    whoever may write the orientation (the chargé d'orientation) may record an exit too."""
+    is_referent = (
+        relation is Relation.GROUP_MEMBER
+        and GroupRole.REFERENT in facts.group_roles
+        and granted_level(principal, facts, Section.ORIENTATION)[0] >= Level.READ
+    )
+    if is_referent:
+        return _action_decision(True, relation, action, "group:referent")
+    if action is Action.CLOSE_JOURNEY and can(principal, facts, Section.ORIENTATION, Level.WRITE):
+        return _action_decision(True, relation, action, "orientation:write")
+    return _action_decision(False, relation, action, "referent_only")
+
+
+def _action_decision(allowed: bool, relation: Relation, action: Action, rule: str) -> Decision:
+    if allowed:
+        reason = "matrix"
+    elif relation is Relation.OTHER_DEPARTEMENT:
+        reason = "not_in_scope"
+    else:
+        reason = "role"
+    level = Level.WRITE if allowed else Level.NONE
+    return Decision(allowed, relation, level, f"action:{action}:{rule}", reason)
 
 
 _ACCOMPANYING_ROLES = frozenset({PrincipalRole.PROFESSIONAL, PrincipalRole.ORIENTATION_OFFICER})

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Exists, ScalarSelect, bindparam, exists, func, or_, select
 from sqlalchemy.orm import QueryableAttribute, aliased
 
+from carnet.contracts.models import Contract, ContractStatus
 from carnet.meetings.models import Appointment, Attendance, Note, NoteVisibility
 from carnet.plan import services as plan
 from carnet.plan.models import PlanAction, PlanAxis, PlanObjective
@@ -20,6 +21,8 @@ from carnet.records.models import GroupMembership
 
 # No contact for this long (an attended appointment or a note): « sans nouvelles ».
 QUIET_DAYS = 90
+# A contract in force ending within this many days: « contrat arrivant à échéance ».
+CONTRACT_ENDING_DAYS = 30
 
 # A membership's column in the portfolio, a bound id in the synthesis.
 IdExpression = ColumnElement[Any] | QueryableAttribute[Any]
@@ -101,4 +104,22 @@ def met_since(beneficiary_id: IdExpression, since: IdExpression) -> Exists:
         met.beneficiary_id == beneficiary_id,
         met.is_cancelled.is_(False),
         or_(met.starts_at >= since, met.created_at >= since),
+    )
+
+
+def contracts_ending(beneficiary_id: IdExpression, journey_id: IdExpression) -> ScalarSelect[Any]:
+    """Contracts in force of this journey whose last day falls between today and
+    `contracts_until` (today + CONTRACT_ENDING_DAYS), both included: « contrat arrivant à
+    échéance dans 30 jours », time to prepare what comes next with the person."""
+    contract = aliased(Contract, name="ending_contract")
+    return (
+        select(func.count(contract.id))
+        .where(
+            contract.beneficiary_id == beneficiary_id,
+            contract.journey_id == journey_id,
+            contract.status == ContractStatus.IN_FORCE,
+            contract.ends_on >= bindparam("today"),
+            contract.ends_on <= bindparam("contracts_until"),
+        )
+        .scalar_subquery()
     )

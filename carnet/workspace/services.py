@@ -127,6 +127,8 @@ class FollowedPerson:
     days_since_contact: int | None
     # No contact for `alerts.QUIET_DAYS` (since the membership began, if never).
     is_quiet: bool = False
+    # Contracts in force ending within `alerts.CONTRACT_ENDING_DAYS` (None: not readable).
+    contracts_ending: int | None = None
 
     @property
     def alerts(self) -> int:
@@ -135,6 +137,7 @@ class FollowedPerson:
             + int(bool(self.overdue_actions))
             + int(self.awaiting_first_appointment)
             + int(self.is_quiet)
+            + int(bool(self.contracts_ending))
         )
 
 
@@ -150,6 +153,11 @@ class AlertSummary:
     awaiting_first_appointment: int = 0
     quiet: int = 0
     new: int = 0
+    contracts_ending: int = 0  # people with a contract in force ending within 30 days
+
+    @property
+    def contract_ending_days(self) -> int:
+        return alerts.CONTRACT_ENDING_DAYS
 
     @property
     def new_days(self) -> int:
@@ -272,6 +280,7 @@ def _moment() -> dict[str, Any]:
         "week_end": datetime.combine(next_monday, time.min, tzinfo=PARIS),
         "new_since": now - timedelta(days=NEW_DAYS),
         "quiet_since": now - timedelta(days=alerts.QUIET_DAYS),
+        "contracts_until": clock.today() + timedelta(days=alerts.CONTRACT_ENDING_DAYS),
     }
 
 
@@ -291,6 +300,7 @@ _SECTION_ROLES = {
     Section.APPOINTMENTS: "appointments_roles",
     Section.PLAN: "plan_roles",
     Section.NOTES: "notes_roles",
+    Section.CONTRACTS: "contracts_roles",
 }
 _STATEMENTS: dict[tuple[Any, ...], Select[Any]] = {}
 
@@ -311,6 +321,7 @@ def _followed(*, caseload: bool, by_territory: bool) -> CTE:
     last_seen = alerts.last_seen_at(gm.beneficiary_id).correlate(gm)
     last_note = alerts.last_note_at(gm.beneficiary_id, gm.journey_id).correlate(gm)
     overdue = alerts.overdue_actions(gm.beneficiary_id, gm.journey_id).correlate(gm)
+    ending = alerts.contracts_ending(gm.beneficiary_id, gm.journey_id).correlate(gm)
     # « Nouvelle orientation sans premier rendez-vous »: référent for NEW_DAYS at most, and
     # no appointment held or scheduled since.
     met_since = alerts.met_since(gm.beneficiary_id, gm.started_at).correlate(gm)
@@ -365,6 +376,7 @@ def _followed(*, caseload: bool, by_territory: bool) -> CTE:
             case((allowed(Section.APPOINTMENTS), last_seen), else_=null()).label("last_seen_at"),
             case((allowed(Section.NOTES), last_note), else_=null()).label("last_note_at"),
             case((allowed(Section.PLAN), overdue), else_=null()).label("overdue_actions"),
+            case((allowed(Section.CONTRACTS), ending), else_=null()).label("contracts_ending"),
             awaiting.label("awaiting"),
             # Whether the role reads any source of « dernier contact »: only then can a
             # silence be told apart from what the viewer may not see.
@@ -395,6 +407,7 @@ class _Derived:
 
     this_week: ColumnElement[int]
     overdue_flag: ColumnElement[int]
+    ending_flag: ColumnElement[int]
     quiet: ColumnElement[int]
     alerts: ColumnElement[int]
     is_new: ColumnElement[int]
@@ -405,6 +418,7 @@ def _derived(followed: CTE) -> _Derived:
     f = followed.c
     this_week = case((f.next_appointment_at < bindparam("week_end"), 1), else_=0)
     overdue_flag = case((f.overdue_actions > 0, 1), else_=0)
+    ending_flag = case((f.contracts_ending > 0, 1), else_=0)
     last_contact = case(
         (f.last_seen_at.is_(None), f.last_note_at),
         (f.last_note_at.is_(None), f.last_seen_at),
@@ -424,8 +438,9 @@ def _derived(followed: CTE) -> _Derived:
     return _Derived(
         this_week=this_week,
         overdue_flag=overdue_flag,
+        ending_flag=ending_flag,
         quiet=quiet,
-        alerts=this_week + overdue_flag + f.awaiting + quiet,
+        alerts=this_week + overdue_flag + f.awaiting + quiet + ending_flag,
         is_new=case((f.since >= bindparam("new_since"), 1), else_=0),
         last_contact=last_contact,
     )
@@ -445,6 +460,7 @@ def _summary_columns(followed: CTE, d: _Derived) -> list[ColumnElement[Any]]:
         _total(followed.c.awaiting).label("awaiting_first_appointment"),
         _total(d.quiet).label("quiet"),
         _total(d.is_new).label("new"),
+        _total(d.ending_flag).label("with_contracts_ending"),
     ]
 
 
@@ -458,6 +474,7 @@ def _summary(row: Row[*tuple[Any, ...]]) -> AlertSummary:
         overdue_actions=int(row.overdue_total or 0),
         awaiting_first_appointment=int(row.awaiting_first_appointment or 0),
         new=int(row.new or 0),
+        contracts_ending=int(row.with_contracts_ending or 0),
     )
 
 
@@ -563,6 +580,7 @@ def _person(row: Row[*tuple[Any, ...]], today: date) -> FollowedPerson:
         last_contact_at=last_contact,
         days_since_contact=days,
         is_quiet=bool(row.is_quiet),
+        contracts_ending=None if row.contracts_ending is None else int(row.contracts_ending),
     )
 
 
@@ -683,6 +701,7 @@ def _add(summaries: Iterable[AlertSummary]) -> AlertSummary:
             + s.awaiting_first_appointment,
             quiet=total.quiet + s.quiet,
             new=total.new + s.new,
+            contracts_ending=total.contracts_ending + s.contracts_ending,
         )
     return total
 

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import BindParameter, ColumnElement, Select, bindparam, select
 
 from carnet import clock, db
+from carnet.orientation import services as orientation_services
 from carnet.records import gate
 from carnet.records.gate import RecordAccess
 from carnet.records.services import MemberView
@@ -58,6 +59,10 @@ class Synthesis:
     # Days without contact (since the référent arrived, if never), beyond QUIET_DAYS.
     quiet_days: int | None
     open_barriers: list[OpenBarrier]
+    # Contracts in force ending within `alerts.CONTRACT_ENDING_DAYS` days.
+    contracts_ending: int = 0
+    # The open orientation period of the current journey (orientation section).
+    orientation: orientation_services.PeriodView | None = None
 
     def shows(self, section: Section | str) -> bool:
         return Section(section) in self.sections
@@ -69,10 +74,18 @@ class Synthesis:
             + int(self.awaiting_first_appointment)
             + int(self.quiet_days is not None)
             + int(self.shows(Section.GROUP) and self.referent is None)
+            + int(self.contracts_ending > 0)
         )
 
 
-_SECTIONS = (Section.APPOINTMENTS, Section.NOTES, Section.PLAN, Section.SITUATION)
+_SECTIONS = (
+    Section.APPOINTMENTS,
+    Section.NOTES,
+    Section.PLAN,
+    Section.SITUATION,
+    Section.CONTRACTS,
+    Section.ORIENTATION,
+)
 
 
 def for_record(access: RecordAccess, members: list[MemberView]) -> Synthesis:
@@ -104,6 +117,10 @@ def for_record(access: RecordAccess, members: list[MemberView]) -> Synthesis:
         overdue_actions=int(figures.get("overdue_actions") or 0),
         awaiting_first_appointment=awaiting,
         open_barriers=_open_barriers(access) if Section.SITUATION in sections else [],
+        contracts_ending=int(figures.get("contracts_ending") or 0),
+        orientation=orientation_services.current_orientation(access)
+        if Section.ORIENTATION in sections
+        else None,
     )
 
 
@@ -125,6 +142,7 @@ def _figures(
             "today": clock.today(),
             "viewer_id": access.actor.account_id,
             "referent_since": referent_since,
+            "contracts_until": clock.today() + timedelta(days=alerts.CONTRACT_ENDING_DAYS),
         },
     )
     return dict(row.one()._mapping)
@@ -146,6 +164,8 @@ def _statement(sections: frozenset[Section], has_journey: bool) -> Select[Any] |
             wanted["last_note_at"] = alerts.last_note_at(person, journey)
         if Section.PLAN in sections:
             wanted["overdue_actions"] = alerts.overdue_actions(person, journey)
+        if Section.CONTRACTS in sections:
+            wanted["contracts_ending"] = alerts.contracts_ending(person, journey)
     if not wanted:
         return None
     return select(*(column.label(name) for name, column in wanted.items()))

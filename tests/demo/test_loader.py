@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import Counter
 from typing import Any
@@ -9,10 +10,20 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from carnet import clock
 from carnet.app_setup import PROJECT_ROOT
 from carnet.auth.models import Account, AccountKind
+from carnet.contracts.models import (
+    Contract,
+    ContractKind,
+    ContractStatus,
+    ContractVersion,
+    SignatureMode,
+    VersionStatus,
+)
 from carnet.demo.loader import BENEFICIARIES, DemoSummary, load_demo, showcase_accounts
 from carnet.demo.run import accounts_markdown
+from carnet.orientation.models import POSITIVE_EMPLOYMENT, JobFollowUp, JourneyExit, Orientation
 from carnet.records.models import (
     Beneficiary,
     Consent,
@@ -296,3 +307,70 @@ def test_showcase_people_are_as_the_accounts_table_says(db_session: Any, demo: D
     assert consent.organisation_id == referente.organisation_id
     assert consent.recorded_by_id == nathalie.account_id
     assert consent.withdrawn_at is None
+
+
+def test_every_referent_came_through_an_orientation_and_exits_are_detailed(
+    db_session: Any, demo: DemoSummary
+) -> None:
+    journeys = db_session.scalars(select(Journey)).all()
+    periods = db_session.scalars(select(Orientation)).all()
+    open_periods = Counter(p.journey_id for p in periods if p.ends_on is None)
+    for journey in journeys:
+        has_referent = any(
+            m.role is GroupRole.REFERENT and m.ended_at is None for m in journey.group
+        )
+        if journey.closed_on is None and has_referent:
+            assert open_periods[journey.id] == 1
+            assert journey.first_oriented_on is not None
+        if journey.closed_on is not None:
+            assert open_periods[journey.id] == 0
+    assert all(p.ends_on is None or p.ends_on >= p.starts_on for p in periods)
+    exits = {e.journey_id: e for e in db_session.scalars(select(JourneyExit))}
+    closed = [j for j in journeys if j.closed_on is not None]
+    assert closed
+    assert all(exits[j.id].reason == j.exit_reason for j in closed)
+    to_employment = [e for e in exits.values() if e.employment_kind is not None]
+    follow_ups = Counter(f.exit_id for f in db_session.scalars(select(JobFollowUp)))
+    assert to_employment
+    assert all(follow_ups[e.id] == 2 for e in to_employment)
+    assert all(e.is_positive == (e.employment_kind in POSITIVE_EMPLOYMENT) for e in exits.values())
+
+
+def test_showcase_contracts_and_the_queue(db_session: Any, demo: DemoSummary) -> None:
+    def person(given_name: str) -> Beneficiary:
+        return db_session.scalars(
+            select(Beneficiary).where(Beneficiary.given_name == given_name)
+        ).first()
+
+    nathalie, samia, gerard = person("Nathalie"), person("Samia"), person("Gérard")
+    [cer] = db_session.scalars(
+        select(Contract).where(
+            Contract.beneficiary_id == nathalie.id, Contract.status == ContractStatus.IN_FORCE
+        )
+    ).all()
+    assert cer.kind is ContractKind.CER
+    assert 0 < (cer.ends_on - clock.today()).days <= 30  # her référente's portfolio alert
+    [signed] = db_session.scalars(
+        select(ContractVersion).where(ContractVersion.contract_id == cer.id)
+    ).all()
+    assert signed.person_signature_mode is SignatureMode.ACCOMPANIED
+    document = crypto.current().open_bytes(
+        db_session,
+        beneficiary_id=nathalie.id,
+        table="contract_versions",
+        column="pdf_sealed",
+        row_id=signed.id,
+        sealed=signed.pdf_sealed,
+    )
+    assert document.startswith(b"%PDF-")
+    assert hashlib.sha256(document).hexdigest() == signed.pdf_sha256
+    [proposed] = db_session.scalars(
+        select(ContractVersion).where(ContractVersion.beneficiary_id == samia.id)
+    ).all()
+    assert proposed.status is VersionStatus.PROPOSED
+    assert proposed.weekly_hours == 15
+    # Gérard's right opened lately and nobody oriented him: he waits in the queue.
+    assert gerard.current_journey.first_oriented_on is None
+    assert not db_session.scalars(
+        select(Orientation).where(Orientation.beneficiary_id == gerard.id)
+    ).all()

@@ -170,15 +170,16 @@ class Camera:
     """Full-page screenshots with explicit names; at 320 px, a check that nothing scrolls
     sideways on every page shot."""
 
-    def __init__(self, page: Page, viewport: Viewport) -> None:
+    def __init__(self, page: Page, viewport: Viewport, directory: Path = SCREENSHOTS) -> None:
         self.page = page
         self.viewport = viewport
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        self.directory = directory
+        directory.mkdir(parents=True, exist_ok=True)
 
     def shoot(self, step: str) -> None:
         width = self.page.evaluate("document.scrollingElement.scrollWidth")
         self.page.screenshot(
-            path=str(SCREENSHOTS / f"{step}-{self.viewport.name}.png"), full_page=True
+            path=str(self.directory / f"{step}-{self.viewport.name}.png"), full_page=True
         )
         if self.viewport.is_phone:
             assert width <= self.viewport.width + 1, (

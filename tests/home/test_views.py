@@ -86,13 +86,13 @@ def test_orientation_officer_home_lists_people_to_orient(client, world, login_as
     login_as(client, world.officer.account, world.officer.membership)
     body = text(client.get("/"))
     queue = body.split("Personnes à orienter", 1)[1].split("</section>", 1)[0]
-    assert "Yanis Autre" in queue  # open journey, no référent
-    assert "Sofia" not in queue  # has a référent
-    assert "1 parcours ouvert sans référent" in queue
+    assert "Yanis Autre" in queue  # open journey, no orientation yet
+    assert "2 personnes attendent leur orientation" in queue
+    assert "Voir toute la file des personnes à orienter" in queue
     assert "Mes accompagnements" in body
     assert "Retrouver une personne" in body
     tags = [r.tag for r in audit_rows(actor_account_id=world.officer.id)]
-    assert tags == ["records:queue:listed"]
+    assert tags == ["orientation:queue:listed"]
 
 
 def test_plain_professional_has_no_orientation_queue(client, world, login_as):

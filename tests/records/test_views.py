@@ -48,7 +48,9 @@ def test_group_member_reads_the_record(client, world, login_as):
         ("group:read", "records:group:read", Outcome.ALLOWED),
         # The synthesis reads what it summarises, each section once.
         ("appointments:read", "workspace:synthesis:read", Outcome.ALLOWED),
+        ("contracts:read", "workspace:synthesis:read", Outcome.ALLOWED),
         ("notes:read", "workspace:synthesis:read", Outcome.ALLOWED),
+        ("orientation:read", "workspace:synthesis:read", Outcome.ALLOWED),
         ("plan:read", "workspace:synthesis:read", Outcome.ALLOWED),
         ("situation:read", "workspace:synthesis:read", Outcome.ALLOWED),
     ]

@@ -109,4 +109,10 @@ def test_figures_come_only_from_sections_the_viewer_may_read(as_pro, world):
     assert "Aucun contact enregistré" in officer_body
     rows = audit_rows(beneficiary_id=person.id, actor_account_id=world.officer.id)
     synthesis_reads = {r.section for r in rows if r.tag == "workspace:synthesis:read"}
-    assert synthesis_reads == {"appointments:read", "plan:read", "situation:read"}
+    assert synthesis_reads == {
+        "appointments:read",
+        "contracts:read",
+        "orientation:read",
+        "plan:read",
+        "situation:read",
+    }

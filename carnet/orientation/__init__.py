@@ -1,0 +1,1 @@
+"""Orientation of a journey: proposal, queue, decision, reorientation, exit and re-entry."""
