@@ -81,6 +81,9 @@ session: scoped_session[Session] = scoped_session(session_factory)
 _AFTER_COMMIT = "carnet_after_commit"
 
 
+RANDOM_PAGE_COST = 1.1
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, hide_parameters=True, **kwargs)
@@ -94,7 +97,15 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             event.listen(engine, "begin", _sqlite_begin)
         return engine
     # hide_parameters: SQL errors are logged without their values (names, tokens).
-    return create_engine(url, pool_pre_ping=True, hide_parameters=True, **kwargs)
+    # random_page_cost: a département's working set lives in memory or on SSD, where a
+    # random page costs about a sequential one (PostgreSQL's default of 4 assumes spinning
+    # disks, and made the orientation queue scan every person instead of fetching the few
+    # waiting by primary key: 59 ms against 18 ms on 100,000 people).
+    connect_args = {"options": f"-c random_page_cost={RANDOM_PAGE_COST}"}
+    connect_args.update(kwargs.pop("connect_args", {}))
+    return create_engine(
+        url, pool_pre_ping=True, hide_parameters=True, connect_args=connect_args, **kwargs
+    )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

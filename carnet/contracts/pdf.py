@@ -26,7 +26,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
@@ -42,10 +42,14 @@ class ContractDocument:
 
     contract_id: str
     version_id: str
+    departement_name: str
     kind_label: str
     number: int
     person_name: str
+    person_is_female: bool
     person_birth_on: date
+    # The département's own number for the person, else the CAF or MSA number.
+    person_reference: str | None
     organisation_name: str
     referent_name: str
     starts_on: date
@@ -74,7 +78,7 @@ def _day(value: date) -> str:
 
 def _instant(value: datetime) -> str:
     local = value.astimezone(PARIS)
-    return f"{_day(local.date())} à {format_datetime(local, 'HH:mm', locale='fr_FR')}"
+    return f"{_day(local.date())} à {local.hour} h {local.minute:02d}"
 
 
 def _w3c(value: datetime) -> str:

@@ -53,7 +53,7 @@ from carnet.plan.models import PlanAxis, PlanObjective
 from carnet.records import gate
 from carnet.records import services as records
 from carnet.records.gate import RecordAccess
-from carnet.records.models import Beneficiary, Journey
+from carnet.records.models import Beneficiary, Journey, Sex
 from carnet.security import audit, crypto
 from carnet.security.permissions import (
     Action,
@@ -1377,10 +1377,13 @@ def pdf_data(contract: Contract, row: ContractVersion, person: Beneficiary) -> p
     return pdf.ContractDocument(
         contract_id=str(contract.id),
         version_id=str(row.id),
+        departement_name=tenancy.departement_name(person.departement_id),
         kind_label=KIND_LABELS[contract.kind],
         number=row.number,
         person_name=f"{person.given_name} {person.family_name}",
+        person_is_female=person.sex is Sex.FEMALE,
         person_birth_on=person.birth_on,
+        person_reference=person.departement_ref or person.caf_number,
         organisation_name=organisation.name if organisation else "",
         referent_name=names.get(row.referent_signed_by_id, "") if row.referent_signed_by_id else "",
         starts_on=row.starts_on,

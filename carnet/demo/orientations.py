@@ -165,10 +165,14 @@ class _Builder:
         ):
             referents.setdefault(membership.journey_id, []).append(membership)
         for person, case in self.people:
-            for journey in journeys.get(person.id, []):
+            own = journeys.get(person.id, [])
+            for index, journey in enumerate(own):
                 current = self._periods(person, case, journey, referents.get(journey.id, []))
                 if journey.closed_on is not None and journey.exit_reason is not None:
-                    self._exit(person, case, journey, journey.closed_on, journey.exit_reason)
+                    back_on = own[index + 1].opened_on if index + 1 < len(own) else None
+                    self._exit(
+                        person, case, journey, journey.closed_on, journey.exit_reason, back_on
+                    )
                 elif current is not None:
                     self._request(person, case, journey, current)
         self.db.add_all(self.parents)
@@ -202,7 +206,8 @@ class _Builder:
                 ends_on = journey.closed_on
             else:
                 ends_on = None if last.ended_at is None else last.ended_at.date()
-            kind = orientation_type(case.situation.key, self.kinds[first.organisation_id])
+            organisation_kind = self.kinds[first.organisation_id]
+            kind = orientation_type(case.situation.key, organisation_kind)
             orientation = Orientation(
                 id=uuid.uuid4(),
                 departement_id=person.departement_id,
@@ -211,7 +216,7 @@ class _Builder:
                 type=kind,
                 organisation_id=first.organisation_id,
                 referent_account_id=first.account_id,
-                motive=self.rng.choice(MOTIVES[kind]),
+                motive=_motive(self.rng, kind, organisation_kind),
                 starts_on=starts_on,
                 ends_on=max(ends_on, starts_on) if ends_on is not None else None,
                 decided_at=first.started_at,
@@ -243,7 +248,10 @@ class _Builder:
         journey: Journey,
         closed_on: date,
         reason: JourneyExitReason,
+        back_on: date | None,
     ) -> None:
+        """The exit's detail; after a job, the checks, answered « no longer employed »
+        once the person came back to the RSA (`back_on`)."""
         kind = None
         if reason is JourneyExitReason.EMPLOYMENT:
             # Samia's job was a short contract: she came back to the RSA.
@@ -272,7 +280,8 @@ class _Builder:
             due_on = clock.add_months(closed_on, months)
             checked = due_on + timedelta(days=self.rng.randint(1, 12))
             answered = checked < self.today
-            still = answered and self.rng.random() < STILL_EMPLOYED_SHARE
+            came_back = back_on is not None and back_on <= due_on
+            still = answered and not came_back and self.rng.random() < STILL_EMPLOYED_SHARE
             self.rows.append(
                 JobFollowUp(
                     id=uuid.uuid4(),
@@ -361,6 +370,15 @@ class _Builder:
                 details={k: str(v) if isinstance(v, uuid.UUID) else v for k, v in details.items()},
             )
         )
+
+
+def _motive(rng: random.Random, kind: OrientationType, organisation: OrganisationKind) -> str:
+    """A motive that fits the structure: the RQTH one only for Cap emploi."""
+    if organisation is OrganisationKind.CAP_EMPLOI:
+        return MOTIVES[kind][-1]
+    if kind is OrientationType.PROFESSIONAL:
+        return rng.choice(MOTIVES[kind][:-1])
+    return rng.choice(MOTIVES[kind])
 
 
 def _noon(day: date) -> datetime:

@@ -145,10 +145,12 @@ class ExitView:
 
     @property
     def support_until(self) -> date | None:
-        """The last day the person or the employer may ask for support after a job."""
+        """The last day the person or the employer may ask for support after a job,
+        counted from the exit to employment (the hiring); None once it has passed."""
         if self.reason is not JourneyExitReason.EMPLOYMENT:
             return None
-        return clock.add_months(self.exited_on, SUPPORT_MONTHS)
+        until = clock.add_months(self.exited_on, SUPPORT_MONTHS)
+        return until if until >= clock.today() else None
 
 
 @dataclass(frozen=True)

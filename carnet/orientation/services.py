@@ -854,7 +854,7 @@ def _check_organisation(
     if found.kind not in KINDS_FOR_TYPE[kind_type]:
         raise _field_error(
             "organisation_id",
-            f"Cette structure n'assure pas d'accompagnement de type {TYPE_LABELS[kind_type]} : "
+            f"Cette structure n'assure pas d'orientation {TYPE_LABELS[kind_type]} : "
             "choisissez-en une autre, ou un autre type.",
         )
     return found
@@ -1031,6 +1031,13 @@ def request_reorientation(
     )
     if current is None:
         raise Conflict(NO_ORIENTATION_MESSAGE)
+    if OrientationType(current.type) is ask.proposed_type:
+        message = (
+            f"La personne a déjà une orientation {TYPE_LABELS[ask.proposed_type]} : "
+            "proposez un autre type. Pour changer de structure ou de référent sans changer "
+            "de type, passez par le groupe de suivi."
+        )
+        raise InvalidInput(message, fields={"proposed_type": [message]})
     if _pending_request(journey, None, access.beneficiary.id) is not None:
         raise Conflict(PENDING_MESSAGE)
     if actor.account_id is None or actor.organisation_id is None:  # pragma: no cover - policy

@@ -262,6 +262,11 @@ def get_organisation(organisation_id: uuid.UUID | None) -> OrganisationSummary |
     return None if row is None else _summary(row)
 
 
+def departement_name(departement_id: uuid.UUID) -> str:
+    row = db.session().get(Departement, departement_id)
+    return "" if row is None else row.name
+
+
 def list_departements() -> list[DepartementSummary]:
     rows = db.session().scalars(select(Departement).order_by(Departement.code))
     return [DepartementSummary(id=row.id, code=row.code, name=row.name) for row in rows]

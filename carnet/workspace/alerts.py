@@ -8,6 +8,7 @@ the instants of the page from named parameters: `now`, `today` and, for notes,
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from sqlalchemy import ColumnElement, Exists, ScalarSelect, bindparam, exists, func, or_, select
@@ -107,13 +108,14 @@ def met_since(beneficiary_id: IdExpression, since: IdExpression) -> Exists:
     )
 
 
-def contracts_ending(beneficiary_id: IdExpression, journey_id: IdExpression) -> ScalarSelect[Any]:
-    """Contracts in force of this journey whose last day falls between today and
-    `contracts_until` (today + CONTRACT_ENDING_DAYS), both included: « contrat arrivant à
-    échéance dans 30 jours », time to prepare what comes next with the person."""
+def contract_ends_on(beneficiary_id: IdExpression, journey_id: IdExpression) -> ScalarSelect[Any]:
+    """The first last day, between today and `contracts_until` (today +
+    CONTRACT_ENDING_DAYS) both included, of this journey's contracts in force (NULL when
+    none): « contrat arrivant à échéance », time to prepare what comes next with the
+    person."""
     contract = aliased(Contract, name="ending_contract")
     return (
-        select(func.count(contract.id))
+        select(func.min(contract.ends_on))
         .where(
             contract.beneficiary_id == beneficiary_id,
             contract.journey_id == journey_id,
@@ -123,3 +125,11 @@ def contracts_ending(beneficiary_id: IdExpression, journey_id: IdExpression) -> 
         )
         .scalar_subquery()
     )
+
+
+def as_date(value: date | str | None) -> date | None:
+    """An alert's date as Python reads it: SQLite gives back text for a date computed in
+    SQL (a min in a subquery)."""
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(value)

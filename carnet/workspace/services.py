@@ -127,8 +127,9 @@ class FollowedPerson:
     days_since_contact: int | None
     # No contact for `alerts.QUIET_DAYS` (since the membership began, if never).
     is_quiet: bool = False
-    # Contracts in force ending within `alerts.CONTRACT_ENDING_DAYS` (None: not readable).
-    contracts_ending: int | None = None
+    # The end of a contract in force within `alerts.CONTRACT_ENDING_DAYS` (None: none, or
+    # the contracts are not readable).
+    contract_ends_on: date | None = None
 
     @property
     def alerts(self) -> int:
@@ -137,7 +138,7 @@ class FollowedPerson:
             + int(bool(self.overdue_actions))
             + int(self.awaiting_first_appointment)
             + int(self.is_quiet)
-            + int(bool(self.contracts_ending))
+            + int(self.contract_ends_on is not None)
         )
 
 
@@ -321,7 +322,7 @@ def _followed(*, caseload: bool, by_territory: bool) -> CTE:
     last_seen = alerts.last_seen_at(gm.beneficiary_id).correlate(gm)
     last_note = alerts.last_note_at(gm.beneficiary_id, gm.journey_id).correlate(gm)
     overdue = alerts.overdue_actions(gm.beneficiary_id, gm.journey_id).correlate(gm)
-    ending = alerts.contracts_ending(gm.beneficiary_id, gm.journey_id).correlate(gm)
+    ending = alerts.contract_ends_on(gm.beneficiary_id, gm.journey_id).correlate(gm)
     # « Nouvelle orientation sans premier rendez-vous »: référent for NEW_DAYS at most, and
     # no appointment held or scheduled since.
     met_since = alerts.met_since(gm.beneficiary_id, gm.started_at).correlate(gm)
@@ -376,7 +377,7 @@ def _followed(*, caseload: bool, by_territory: bool) -> CTE:
             case((allowed(Section.APPOINTMENTS), last_seen), else_=null()).label("last_seen_at"),
             case((allowed(Section.NOTES), last_note), else_=null()).label("last_note_at"),
             case((allowed(Section.PLAN), overdue), else_=null()).label("overdue_actions"),
-            case((allowed(Section.CONTRACTS), ending), else_=null()).label("contracts_ending"),
+            case((allowed(Section.CONTRACTS), ending), else_=null()).label("contract_ends_on"),
             awaiting.label("awaiting"),
             # Whether the role reads any source of « dernier contact »: only then can a
             # silence be told apart from what the viewer may not see.
@@ -418,7 +419,7 @@ def _derived(followed: CTE) -> _Derived:
     f = followed.c
     this_week = case((f.next_appointment_at < bindparam("week_end"), 1), else_=0)
     overdue_flag = case((f.overdue_actions > 0, 1), else_=0)
-    ending_flag = case((f.contracts_ending > 0, 1), else_=0)
+    ending_flag = case((f.contract_ends_on.is_not(None), 1), else_=0)
     last_contact = case(
         (f.last_seen_at.is_(None), f.last_note_at),
         (f.last_note_at.is_(None), f.last_seen_at),
@@ -580,7 +581,7 @@ def _person(row: Row[*tuple[Any, ...]], today: date) -> FollowedPerson:
         last_contact_at=last_contact,
         days_since_contact=days,
         is_quiet=bool(row.is_quiet),
-        contracts_ending=None if row.contracts_ending is None else int(row.contracts_ending),
+        contract_ends_on=alerts.as_date(row.contract_ends_on),
     )
 
 

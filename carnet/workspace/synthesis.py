@@ -59,8 +59,8 @@ class Synthesis:
     # Days without contact (since the référent arrived, if never), beyond QUIET_DAYS.
     quiet_days: int | None
     open_barriers: list[OpenBarrier]
-    # Contracts in force ending within `alerts.CONTRACT_ENDING_DAYS` days.
-    contracts_ending: int = 0
+    # The end of a contract in force within `alerts.CONTRACT_ENDING_DAYS` days, if any.
+    contract_ends_on: date | None = None
     # The open orientation period of the current journey (orientation section).
     orientation: orientation_services.PeriodView | None = None
 
@@ -74,7 +74,7 @@ class Synthesis:
             + int(self.awaiting_first_appointment)
             + int(self.quiet_days is not None)
             + int(self.shows(Section.GROUP) and self.referent is None)
-            + int(self.contracts_ending > 0)
+            + int(self.contract_ends_on is not None)
         )
 
 
@@ -117,7 +117,7 @@ def for_record(access: RecordAccess, members: list[MemberView]) -> Synthesis:
         overdue_actions=int(figures.get("overdue_actions") or 0),
         awaiting_first_appointment=awaiting,
         open_barriers=_open_barriers(access) if Section.SITUATION in sections else [],
-        contracts_ending=int(figures.get("contracts_ending") or 0),
+        contract_ends_on=alerts.as_date(figures.get("contract_ends_on")),
         orientation=orientation_services.current_orientation(access)
         if Section.ORIENTATION in sections
         else None,
@@ -165,7 +165,7 @@ def _statement(sections: frozenset[Section], has_journey: bool) -> Select[Any] |
         if Section.PLAN in sections:
             wanted["overdue_actions"] = alerts.overdue_actions(person, journey)
         if Section.CONTRACTS in sections:
-            wanted["contracts_ending"] = alerts.contracts_ending(person, journey)
+            wanted["contract_ends_on"] = alerts.contract_ends_on(person, journey)
     if not wanted:
         return None
     return select(*(column.label(name) for name, column in wanted.items()))

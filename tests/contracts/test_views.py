@@ -315,7 +315,7 @@ def test_a_contract_ending_within_30_days_is_an_alert_in_portfolio_and_synthesis
     with scoping.scoped_to(world.departement_id):
         portfolio = workspace.get_portfolio(actor=referent(world))
         sofia = next(p for p in portfolio.people if p.beneficiary_id == world.person.id)
-        assert sofia.contracts_ending == 1
+        assert sofia.contract_ends_on == clock.today() + dt.timedelta(days=20)
         assert portfolio.summary.contracts_ending == 1
         # The mission locale member reads the contracts too: the alert is his as well.
         theirs = workspace.get_portfolio(actor=member(world))
@@ -323,7 +323,10 @@ def test_a_contract_ending_within_30_days_is_an_alert_in_portfolio_and_synthesis
     login_as(client, world.referent.account, world.referent.membership)
     assert "1 contrat arrivant à échéance" in text(client.get("/accompagnements"))
     record = text(client.get(f"/personnes/{world.person.id}"))
-    assert "Un contrat en vigueur arrive à échéance dans 30 jours ou moins" in record
+    ends = clock.today() + dt.timedelta(days=20)
+    assert "Le contrat en vigueur se termine le" in record
+    assert f"{ends.day}" in record.split("Le contrat en vigueur se termine le", 1)[1][:20]
+    assert "Contrat : fin le" in text(client.get("/accompagnements"))
     listing = text(client.get(_list_url(world)))
     assert "Arrive à échéance dans moins de 30 jours" in listing
     assert "20 jours restants" in listing

@@ -337,12 +337,16 @@ def test_every_referent_came_through_an_orientation_and_exits_are_detailed(
 
 
 def test_showcase_contracts_and_the_queue(db_session: Any, demo: DemoSummary) -> None:
-    def person(given_name: str) -> Beneficiary:
+    def person(given_name: str, family_name: str) -> Beneficiary:
         return db_session.scalars(
-            select(Beneficiary).where(Beneficiary.given_name == given_name)
-        ).first()
+            select(Beneficiary).where(
+                Beneficiary.given_name == given_name, Beneficiary.family_name == family_name
+            )
+        ).one()
 
-    nathalie, samia, gerard = person("Nathalie"), person("Samia"), person("Gérard")
+    nathalie = person("Nathalie", "Petit")
+    samia = person("Samia", "Belkacem")
+    gerard = person("Gérard", "Lemoine")
     [cer] = db_session.scalars(
         select(Contract).where(
             Contract.beneficiary_id == nathalie.id, Contract.status == ContractStatus.IN_FORCE

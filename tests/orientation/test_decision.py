@@ -183,7 +183,7 @@ def test_a_referent_of_the_same_structure_stays_when_none_is_named(world):
     [
         ("foreign", "Cette structure n'existe pas dans votre département."),
         ("pending", "n'est pas habilitée dans le département"),
-        ("kind", "n'assure pas d'accompagnement de type sociale"),
+        ("kind", "n'assure pas d'orientation sociale"),
     ],
 )
 def test_a_structure_outside_the_rules_is_refused_in_french(world, case, message):

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from carnet import db
-from carnet.errors import Conflict
+from carnet.errors import Conflict, InvalidInput
 from carnet.notifications.models import Notification
 from carnet.orientation import services
 from carnet.orientation.models import OrientationType, ReorientationRequest, RequestStatus
@@ -77,6 +77,19 @@ def test_one_pending_request_at_a_time(world):
             actor=principal(world, world.referent), beneficiary_id=world.person.id, ask=_ask()
         )
     assert "déjà en attente" in refused.value.message
+
+
+def test_a_request_for_the_type_the_person_already_has_is_refused(world):
+    add_orientation(world)  # sociale
+    with pytest.raises(InvalidInput) as refused:
+        services.request_reorientation(
+            actor=principal(world, world.referent),
+            beneficiary_id=world.person.id,
+            ask=_ask(OrientationType.SOCIAL),
+        )
+    assert "déjà une orientation sociale" in refused.value.fields["proposed_type"][0]
+    with scoping.unscoped():
+        assert db.session().scalars(select(ReorientationRequest)).all() == []
 
 
 def test_no_request_before_a_first_orientation(world):

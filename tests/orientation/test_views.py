@@ -134,7 +134,7 @@ def test_a_bad_form_is_answered_in_french_and_writes_nothing(client, world, logi
         form_page=_url(world),
     )
     assert refused.status_code == 422
-    assert "n'assure pas d'accompagnement de type sociale" in text(refused)
+    assert "n'assure pas d'orientation sociale" in text(refused)
     with scoping.unscoped():
         assert db.session().scalar(select(Orientation.id)) is None
 
