@@ -90,6 +90,7 @@ KIND_LABELS: Mapping[ContractKind, str] = MappingProxyType(
         "et l'autonomie (PACEA)",
     }
 )
+PROPOSED_LABEL = "Proposé à la signature"
 STATUS_LABELS: Mapping[ContractStatus, str] = MappingProxyType(
     {
         ContractStatus.DRAFT: "En préparation",
@@ -441,6 +442,14 @@ class ContractView:
 
     @property
     def status_label(self) -> str:
+        # A first version proposed to the person: say so rather than « en préparation ».
+        open_version = self.open_version
+        if (
+            self.status is ContractStatus.DRAFT
+            and open_version is not None
+            and open_version.status is VersionStatus.PROPOSED
+        ):
+            return PROPOSED_LABEL
         return STATUS_LABELS[self.status]
 
     @property

@@ -13,6 +13,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from carnet.home import schemas
 from carnet.notifications import services as notifications
+from carnet.orientation import review as team_review
 from carnet.orientation import services as orientation
 from carnet.records import schemas as record_schemas
 from carnet.records import services as records
@@ -40,7 +41,8 @@ def _orientation_officer(actor: Principal) -> str:
     queue = None
     if orientation.may_work_queue(actor):
         queue = orientation.orientation_queue(actor=actor, page_size=orientation.HOME_SIZE)
-    return _professional(actor, "home/orientation.html", queue=queue)
+    reviews = team_review.count_team_reviews(actor=actor)
+    return _professional(actor, "home/orientation.html", queue=queue, team_reviews=reviews)
 
 
 def _structure_admin(actor: Principal) -> str:

@@ -174,6 +174,9 @@ def _author(actor: Principal) -> tuple[uuid.UUID, uuid.UUID]:
     return actor.account_id, actor.organisation_id
 
 
+EXIT_CANCELLATION_REASON = "Sortie de parcours"
+
+
 def _timeline(access: RecordAccess, kind: Event, details: dict[str, str]) -> None:
     journey = access.beneficiary.current_journey
     records.add_event(access, kind, journey.id if journey else None, details)
@@ -426,6 +429,28 @@ def cancel_appointment(
     _flush_versioned()
     _timeline(access, Event.APPOINTMENT_CANCELLED, {"appointment_id": str(row.id)})
     return row
+
+
+def cancel_for_exit(access: RecordAccess, journey_id: uuid.UUID) -> int:
+    """The journey is closed (by `carnet.orientation.exits`, which opened `access`): the
+    appointments still ahead are cancelled, with that reason. Returns how many."""
+    ahead = db.session().scalars(
+        select(Appointment).where(
+            Appointment.journey_id == journey_id,
+            Appointment.starts_at > clock.now(),
+            Appointment.is_cancelled.is_(False),
+        )
+    )
+    cancelled = 0
+    for row in ahead:
+        row.is_cancelled = True
+        row.cancellation_reason = EXIT_CANCELLATION_REASON
+        row.cancelled_at = clock.now()
+        records.add_event(
+            access, Event.APPOINTMENT_CANCELLED, journey_id, {"appointment_id": str(row.id)}
+        )
+        cancelled += 1
+    return cancelled
 
 
 # -- notes ---------------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from carnet import clock, db
 from carnet.contracts import services as contracts
 from carnet.errors import Conflict, Denied, InvalidInput, NotFound
+from carnet.meetings import services as meetings
 from carnet.notifications import services as notifications
 from carnet.orientation import services as orientation
 from carnet.orientation.models import (
@@ -449,6 +450,8 @@ def close_journey(
         )
     orientation.close_open_period(journey.id, exited_on)
     ended_contracts = contracts.end_for_exit(access, journey.id, exited_on)
+    closed_requests = orientation.close_requests_for_exit(access, journey.id)
+    cancelled = meetings.cancel_for_exit(access, journey.id)
     # Nobody keeps a place in the group of a closed journey (nor its access: the gate
     # counts only the memberships of open journeys).
     now = clock.now()
@@ -463,6 +466,8 @@ def close_journey(
         "is_positive": exit_row.is_positive,
         "memberships_ended": len(members),
         "contracts_ended": ended_contracts,
+        "requests_closed": closed_requests,
+        "appointments_cancelled": cancelled,
     }
     records.add_event(access, Event.JOURNEY_CLOSED, journey.id, details)
     _notify_exit(access, members, reason)

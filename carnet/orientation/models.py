@@ -112,6 +112,7 @@ class OrientationRuleSet(UUIDPrimaryKey, Base):
 class RequestStatus(StrEnum):
     ACCEPTED = "acceptee"
     KEPT = "maintien"  # the accompaniment is kept, with a reason sent to the requester
+    MOOT = "sans_objet"  # the journey closed before anyone answered
     PENDING = "en_attente"
 
 

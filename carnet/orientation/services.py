@@ -178,6 +178,7 @@ class Event(StrEnum):
     PREVIOUS_MEMBER = "orientation:decision:previous_member"
     REQUEST_ACCEPTED = "orientation:request:accepted"
     REQUEST_KEPT = "orientation:request:kept"
+    REQUEST_MOOT = "orientation:request:moot"
     REQUESTED = "orientation:request:created"
 
 
@@ -1112,6 +1113,26 @@ def keep_accompaniment(
         person_kind=None,
     )
     return request
+
+
+def close_requests_for_exit(access: RecordAccess, journey_id: uuid.UUID) -> int:
+    """The journey is closed (by `carnet.orientation.exits`, which opened `access`): a
+    request nobody answered has no object any more. Returns how many were closed."""
+    pending = db.session().scalars(
+        select(ReorientationRequest).where(
+            ReorientationRequest.journey_id == journey_id,
+            ReorientationRequest.status == RequestStatus.PENDING,
+        )
+    )
+    closed = 0
+    for request in pending:
+        request.status = RequestStatus.MOOT
+        request.decided_at = clock.now()
+        request.decided_by_account_id = access.actor.account_id
+        request.decided_by_organisation_id = access.actor.organisation_id
+        records.add_event(access, Event.REQUEST_MOOT, journey_id, {"request_id": request.id})
+        closed += 1
+    return closed
 
 
 # -- the pending requests, for the orientation officers ----------------------------------------

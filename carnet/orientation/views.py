@@ -16,7 +16,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from carnet import db
 from carnet.errors import InvalidInput
-from carnet.orientation import schemas, services
+from carnet.orientation import review, schemas, services
 from carnet.web import require_principal
 
 blueprint = Blueprint("orientation", __name__)
@@ -139,4 +139,5 @@ def requests() -> Any:
     except InvalidInput:
         query = schemas.QueueQuery()
     listing = services.list_pending_requests(actor=actor, page=query.page)
-    return render_template("orientation/requests.html", listing=listing)
+    reviews = review.list_team_reviews(actor=actor)
+    return render_template("orientation/requests.html", listing=listing, reviews=reviews)

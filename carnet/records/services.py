@@ -1313,6 +1313,7 @@ EVENT_LABELS: dict[str, str] = {
     "orientation:request:created": "Réorientation demandée",
     "orientation:request:accepted": "Demande de réorientation acceptée",
     "orientation:request:kept": "Demande de réorientation : accompagnement maintenu",
+    "orientation:request:moot": "Demande de réorientation sans objet : parcours clos",
     "orientation:follow_up:recorded": "Point de suivi de l'emploi enregistré",
 }
 UNKNOWN_EVENT_LABEL = "Événement"

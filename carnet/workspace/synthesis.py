@@ -21,7 +21,9 @@ from typing import Any
 from sqlalchemy import BindParameter, ColumnElement, Select, bindparam, select
 
 from carnet import clock, db
+from carnet.orientation import review as ep_review
 from carnet.orientation import services as orientation_services
+from carnet.orientation.models import OrientationType
 from carnet.records import gate
 from carnet.records.gate import RecordAccess
 from carnet.records.services import MemberView
@@ -63,6 +65,8 @@ class Synthesis:
     contract_ends_on: date | None = None
     # The open orientation period of the current journey (orientation section).
     orientation: orientation_services.PeriodView | None = None
+    # A social accompaniment past its delay: to examine in équipe pluridisciplinaire.
+    team_review: ep_review.TeamReview | None = None
 
     def shows(self, section: Section | str) -> bool:
         return Section(section) in self.sections
@@ -75,6 +79,7 @@ class Synthesis:
             + int(self.quiet_days is not None)
             + int(self.shows(Section.GROUP) and self.referent is None)
             + int(self.contract_ends_on is not None)
+            + int(self.team_review is not None)
         )
 
 
@@ -107,6 +112,11 @@ def for_record(access: RecordAccess, members: list[MemberView]) -> Synthesis:
     silent_since = last_contact or (referent.started_at if referent else None)
     silent_days = (clock.today() - silent_since.date()).days if silent_since else 0
     knows_contacts = bool(sections & {Section.APPOINTMENTS, Section.NOTES})
+    orientation = (
+        orientation_services.current_orientation(access)
+        if Section.ORIENTATION in sections
+        else None
+    )
     return Synthesis(
         quiet_days=silent_days if knows_contacts and silent_days > alerts.QUIET_DAYS else None,
         sections=frozenset(sections | ({Section.GROUP} if members else set())),
@@ -118,8 +128,10 @@ def for_record(access: RecordAccess, members: list[MemberView]) -> Synthesis:
         awaiting_first_appointment=awaiting,
         open_barriers=_open_barriers(access) if Section.SITUATION in sections else [],
         contract_ends_on=alerts.as_date(figures.get("contract_ends_on")),
-        orientation=orientation_services.current_orientation(access)
-        if Section.ORIENTATION in sections
+        orientation=orientation,
+        # Read with the orientation only; the rule's freins are not shown (see review).
+        team_review=ep_review.for_record(access)
+        if orientation is not None and orientation.type is OrientationType.SOCIAL
         else None,
     )
 

@@ -538,6 +538,7 @@ def upgrade() -> None:
             sa.Enum(
                 "acceptee",
                 "maintien",
+                "sans_objet",
                 "en_attente",
                 name="reorientation_status",
                 native_enum=False,

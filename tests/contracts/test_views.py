@@ -108,6 +108,7 @@ def test_the_referent_drafts_proposes_and_signs_from_the_pages(client, world, lo
     body = text(client.get(_contract_url(world, contract_id)))
     assert "Signer en tant que référent" in body
     assert "Proposer à la signature" not in body
+    assert "Proposé à la signature" in body  # the contract's status, not « en préparation »
     send(
         client,
         f"{_contract_url(world, contract_id)}/signer",

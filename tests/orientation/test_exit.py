@@ -15,16 +15,21 @@ from carnet import clock, db
 from carnet.contracts import services as contract_services
 from carnet.contracts.models import Contract, ContractKind, ContractStatus
 from carnet.errors import Conflict, InvalidInput
+from carnet.meetings.models import Appointment
 from carnet.notifications import services as notifications
 from carnet.notifications.models import Notification
 from carnet.orientation import exits
+from carnet.orientation import services as orientation_services
 from carnet.orientation.models import (
     EmploymentKind,
     JobFollowUp,
     JourneyExit,
     Orientation,
     OrientationType,
+    ReorientationRequest,
+    RequestStatus,
 )
+from carnet.orientation.schemas import ReorientationAsk
 from carnet.records import gate
 from carnet.records.models import GroupMembership, Journey, JourneyExitReason, TimelineEvent
 from carnet.security import policy, scoping
@@ -35,6 +40,7 @@ from carnet.security.permissions import (
     Section,
 )
 from carnet.security.principal import Principal
+from tests.orientation.seed import add_orientation
 from tests.records.world import audit_rows, build_world, count
 from tests.workspace.people import principal
 
@@ -380,6 +386,43 @@ def test_closing_gives_up_a_contract_never_signed(world):
     assert event.details["contracts_ended"] == 1
 
 
+def test_closing_cancels_appointments_ahead_and_makes_a_pending_request_moot(world):
+    add_orientation(world, starts_on=world.journey.opened_on)
+    request = orientation_services.request_reorientation(
+        actor=_referent(world),
+        beneficiary_id=world.person.id,
+        ask=ReorientationAsk(
+            motive="Projet de formation qualifiante", proposed_type=OrientationType.PROFESSIONAL
+        ),
+    )
+    past = world.appointment
+    ahead = Appointment(
+        departement_id=world.departement_id,
+        beneficiary_id=world.person.id,
+        journey_id=world.journey.id,
+        kind=past.kind,
+        starts_at=clock.now() + dt.timedelta(days=9),
+        channel=past.channel,
+        place=past.place,
+        organisation_id=past.organisation_id,
+        professional_account_id=past.professional_account_id,
+    )
+    db.session().add(ahead)
+    db.session().flush()
+    _close(world, reason=JourneyExitReason.MOVED, kind=None)
+    cancelled = _fresh(Appointment, ahead.id)
+    assert cancelled.is_cancelled
+    assert cancelled.cancellation_reason == "Sortie de parcours"
+    assert not _fresh(Appointment, past.id).is_cancelled
+    moot = _fresh(ReorientationRequest, request.id)
+    assert moot.status is RequestStatus.MOOT
+    assert moot.decided_at is not None
+    (event,) = _events(world, "records:journey:closed")
+    assert event.details["requests_closed"] == 1
+    assert event.details["appointments_cancelled"] == 1
+    assert _events(world, "orientation:request:moot")
+
+
 # -- timeline, log, notifications ---------------------------------------------------------------
 
 
@@ -395,6 +438,8 @@ def test_the_closing_is_in_the_timeline_with_codes_only(world):
         "is_positive": True,
         "memberships_ended": 3,
         "contracts_ended": 0,
+        "requests_closed": 0,
+        "appointments_cancelled": 0,
     }
 
 
