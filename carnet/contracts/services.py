@@ -1479,14 +1479,7 @@ def record_person_signature_accompanied(
         level=Level.WRITE,
         object_id=contract_id,
     )
-    contract, row = _signature_step(access, contract_id, Step.SIGN_ACCOMPANIED, number, seen)
-    if row.person_signed_at is not None:
-        raise Conflict(PERSON_ALREADY_SIGNED, code="transition")
-    row.person_signed_at = clock.now()
-    row.person_signature_mode = SignatureMode.ACCOMPANIED
-    row.person_signature_recorded_by_id = actor.account_id
-    _timeline(access, contract, Event.VERSION_SIGNED_ACCOMPANIED, version_id=row.id, number=number)
-    return _complete_if_signed(access, contract, row)
+    return _person_signs(access, contract_id, number, seen, SignatureMode.ACCOMPANIED)
 
 
 def sign_as_person(
@@ -1506,12 +1499,32 @@ def sign_as_person(
         audit_action=AuditAction.UPDATE,
         object_id=contract_id,
     )
-    contract, row = _signature_step(access, contract_id, Step.SIGN_PERSON, number, seen)
+    return _person_signs(access, contract_id, number, seen, SignatureMode.PORTAL)
+
+
+# The person's signature, by where it is given: the step it is, and its timeline event.
+_PERSON_SIGNATURES: Mapping[SignatureMode, tuple[Step, Event]] = MappingProxyType(
+    {
+        SignatureMode.ACCOMPANIED: (Step.SIGN_ACCOMPANIED, Event.VERSION_SIGNED_ACCOMPANIED),
+        SignatureMode.PORTAL: (Step.SIGN_PERSON, Event.VERSION_SIGNED_BY_PERSON),
+    }
+)
+
+
+def _person_signs(
+    access: RecordAccess, contract_id: uuid.UUID, number: int, seen: str, mode: SignatureMode
+) -> bool:
+    """The person's signature on the proposed version, given in his or her space or, in
+    « mode accompagné », recorded by the professional of `access`."""
+    step, event = _PERSON_SIGNATURES[mode]
+    contract, row = _signature_step(access, contract_id, step, number, seen)
     if row.person_signed_at is not None:
         raise Conflict(PERSON_ALREADY_SIGNED, code="transition")
     row.person_signed_at = clock.now()
-    row.person_signature_mode = SignatureMode.PORTAL
-    _timeline(access, contract, Event.VERSION_SIGNED_BY_PERSON, version_id=row.id, number=number)
+    row.person_signature_mode = mode
+    if mode is SignatureMode.ACCOMPANIED:
+        row.person_signature_recorded_by_id = access.actor.account_id
+    _timeline(access, contract, event, version_id=row.id, number=number)
     return _complete_if_signed(access, contract, row)
 
 
