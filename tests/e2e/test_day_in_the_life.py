@@ -166,6 +166,14 @@ def arrange_day(server: LiveServer, viewport: Viewport) -> Day:
     return Day(email=email, beneficiary_id=ids[0])
 
 
+# The elements that reach past the viewport's right edge, innermost first, for the message.
+WIDEST_ELEMENTS = """(limit) => [...document.querySelectorAll("body *")]
+  .filter((e) => e.getBoundingClientRect().right > limit + 1)
+  .slice(-3)
+  .map((e) => `${e.tagName.toLowerCase()}.${e.className}: `
+    + `${Math.round(e.getBoundingClientRect().right)} px`)"""
+
+
 class Camera:
     """Full-page screenshots with explicit names; at 320 px, a check that nothing scrolls
     sideways on every page shot."""
@@ -177,13 +185,17 @@ class Camera:
         directory.mkdir(parents=True, exist_ok=True)
 
     def shoot(self, step: str) -> None:
+        # Measured once the stylesheet is applied: a page laid out before its CSS arrives
+        # (the « load » event) is wider than the one people see.
+        self.page.wait_for_load_state("load")
         width = self.page.evaluate("document.scrollingElement.scrollWidth")
         self.page.screenshot(
             path=str(self.directory / f"{step}-{self.viewport.name}.png"), full_page=True
         )
         if self.viewport.is_phone:
             assert width <= self.viewport.width + 1, (
-                f"{step}: the page scrolls sideways, {width} px wide at {self.viewport.width} px"
+                f"{step}: the page scrolls sideways, {width} px wide at {self.viewport.width} px; "
+                f"widest: {self.page.evaluate(WIDEST_ELEMENTS, self.viewport.width)}"
             )
 
 
