@@ -45,6 +45,9 @@ def test_the_referent_reads_and_may_ask_but_not_decide(client, world, login_as):
     body = text(client.get(_url(world)))
     assert "Demander une réorientation" in body
     assert "Enregistrer l'orientation" not in body
+    # The request offers the other types only: the person is already in « sociale ».
+    assert 'id="request-type-sociale"' not in body
+    assert 'value="professionnelle"' in body.split("Demander une réorientation", 1)[1]
     response = client.submit(
         _url(world, "/reorientation"),
         {"proposed_type": "professionnelle", "motive": "Projet professionnel précis"},
