@@ -7,15 +7,17 @@ which commits once or rolls back. Work that must only happen once data is durabl
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy import JSON, Date, DateTime, ForeignKey, MetaData, Uuid, create_engine, event
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import (
     DeclarativeBase,
     Mapped,
@@ -25,7 +27,12 @@ from sqlalchemy.orm import (
     scoped_session,
     sessionmaker,
 )
+from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.types import TypeDecorator
+
+from carnet.errors import Conflict
+
+log = logging.getLogger(__name__)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -147,6 +154,29 @@ def _run_after_commit(db_session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _drop_after_commit(db_session: Session) -> None:
     db_session.info.pop(_AFTER_COMMIT, None)
+
+
+@overload
+def as_date(value: date | str) -> date: ...
+@overload
+def as_date(value: None) -> None: ...
+def as_date(value: date | str | None) -> date | None:
+    """A date computed in SQL (a min, a coalesce in a CTE), as Python reads it: SQLite
+    gives it back as ISO text, PostgreSQL as a date."""
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(value)
+
+
+def flush_or_conflict(message: str, *, code: str | None = None) -> None:
+    """Flush the pending writes. A unique index or a version counter that refuses them is
+    the backstop of the checks made before, for two people acting at the same moment: the
+    request gets a French `Conflict` and rolls back, nothing is half-written."""
+    try:
+        session().flush()
+    except (IntegrityError, StaleDataError) as exc:
+        log.info("write refused by the database: %s", type(exc).__name__)
+        raise Conflict(message, code=code) from None
 
 
 @contextmanager

@@ -39,6 +39,11 @@ class InvalidInput(CarnetError):
         super().__init__(message)
         self.fields = fields or {}
 
+    @classmethod
+    def on(cls, field: str, message: str) -> InvalidInput:
+        """A refusal about one field of the form, shown beside it."""
+        return cls(message, fields={field: [message]})
+
 
 class Unavailable(CarnetError):
     """A dependency the request needs (the audit log, the database) failed: fail closed."""

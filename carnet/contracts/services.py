@@ -33,8 +33,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 
 from carnet import clock, db
 from carnet.contracts import pdf
@@ -574,18 +572,6 @@ def _timeline(access: RecordAccess, contract: Contract, kind: Event, **details: 
     )
 
 
-def _flush() -> None:
-    """Flush; a version counter that moved or a unique index that refused means someone
-    else changed the contract at the same moment."""
-    try:
-        db.session().flush()
-    except StaleDataError:
-        raise Conflict(RELOAD_MESSAGE, code="stale") from None
-    except IntegrityError as exc:
-        log.info("contract write refused by the database: %s", type(exc.orig).__name__)
-        raise Conflict(RELOAD_MESSAGE, code="stale") from None
-
-
 def _lock(access: RecordAccess, contract_id: uuid.UUID) -> tuple[Contract, list[ContractVersion]]:
     """The contract row, locked until the transaction ends (PostgreSQL; SQLite has one
     writer at a time), and its versions as they are now, newest first."""
@@ -637,33 +623,26 @@ def _check_version(version: ContractVersion | None, expected: int | None) -> Con
     return version
 
 
-def _field_error(field_name: str, message: str) -> InvalidInput:
-    return InvalidInput(
-        "Le formulaire contient des erreurs : corrigez les champs signalés.",
-        fields={field_name: [message]},
-    )
-
-
 def _ends_on(terms: Terms) -> date:
     """The last day of the contract: an explicit date, or the start plus 6, 12 or 24
     months (a contract of 6 months from 1 March ends on 31 August)."""
     if terms.ends_on is not None and terms.duration_months is not None:
-        raise _field_error(
+        raise InvalidInput.on(
             "duration_months", "Choisissez une durée ou une date de fin, pas les deux."
         )
     if terms.ends_on is None and terms.duration_months is None:
-        raise _field_error(
+        raise InvalidInput.on(
             "duration_months", "Choisissez une durée (6, 12 ou 24 mois) ou une date de fin."
         )
     if terms.duration_months is not None:
         if terms.duration_months not in DURATIONS:
-            raise _field_error("duration_months", "La durée est de 6, 12 ou 24 mois.")
+            raise InvalidInput.on("duration_months", "La durée est de 6, 12 ou 24 mois.")
         return clock.add_months(terms.starts_on, terms.duration_months) - timedelta(days=1)
     assert terms.ends_on is not None  # noqa: S101 - both None was refused above
     if terms.ends_on <= terms.starts_on:
-        raise _field_error("ends_on", "La date de fin doit suivre la date de début.")
+        raise InvalidInput.on("ends_on", "La date de fin doit suivre la date de début.")
     if terms.ends_on > clock.add_months(terms.starts_on, MAX_MONTHS):
-        raise _field_error("ends_on", f"Un contrat dure au plus {MAX_MONTHS} mois.")
+        raise InvalidInput.on("ends_on", f"Un contrat dure au plus {MAX_MONTHS} mois.")
     return terms.ends_on
 
 
@@ -672,7 +651,7 @@ def _hours(kind: ContractKind, terms: Terms) -> tuple[int | None, str | None]:
     the stored reason; other kinds have none."""
     if kind is not ContractKind.ENGAGEMENT:
         if terms.weekly_hours is not None or terms.exemption is not None:
-            raise _field_error(
+            raise InvalidInput.on(
                 "weekly_hours",
                 "Les heures d'activité hebdomadaires ne concernent que le contrat "
                 "d'engagement : laissez ce champ vide.",
@@ -680,26 +659,26 @@ def _hours(kind: ContractKind, terms: Terms) -> tuple[int | None, str | None]:
         return None, None
     hours = DEFAULT_WEEKLY_HOURS if terms.weekly_hours is None else terms.weekly_hours
     if not 0 <= hours <= WEEKLY_HOURS_MAX:
-        raise _field_error(
+        raise InvalidInput.on(
             "weekly_hours", f"Indiquez un nombre d'heures entre 0 et {WEEKLY_HOURS_MAX}."
         )
     if hours >= DEFAULT_WEEKLY_HOURS:
         if terms.exemption is not None:
-            raise _field_error(
+            raise InvalidInput.on(
                 "exemption",
                 f"Un motif ne s'indique que pour moins de {DEFAULT_WEEKLY_HOURS} heures "
                 "par semaine.",
             )
         return hours, None
     if terms.exemption is None:
-        raise _field_error(
+        raise InvalidInput.on(
             "exemption",
             f"En dessous de {DEFAULT_WEEKLY_HOURS} heures par semaine, indiquez le motif : "
             "santé, handicap, parent isolé sans solution de garde, ou autre.",
         )
     details = (terms.exemption_details or "").strip()
     if terms.exemption is Exemption.OTHER and not details:
-        raise _field_error("exemption_details", "Précisez le motif « autre ».")
+        raise InvalidInput.on("exemption_details", "Précisez le motif « autre ».")
     return hours, store_exemption(terms.exemption, details or None)
 
 
@@ -754,7 +733,7 @@ def _link_objectives(
     if not terms.objective_ids:
         return []
     if not terms.objectives_consent:
-        raise _field_error(
+        raise InvalidInput.on(
             "objectives_consent",
             "Les objectifs ne s'inscrivent au contrat qu'avec l'accord de la personne : "
             "cochez la case si elle est d'accord, ou ne cochez aucun objectif.",
@@ -762,7 +741,7 @@ def _link_objectives(
     wanted = list(dict.fromkeys(terms.objective_ids))
     by_id = {o.id: o for o in _journey_objectives(journey_id, access.beneficiary.id)}
     if any(objective_id not in by_id for objective_id in wanted):
-        raise _field_error(
+        raise InvalidInput.on(
             "objective_ids", "Choisissez des objectifs du plan d'action du parcours en cours."
         )
     gate.open_record(
@@ -1059,7 +1038,7 @@ def create_draft(
     session.add(contract)
     session.flush()  # linked by foreign keys only: the contract first
     session.add(version)
-    _flush()
+    db.flush_or_conflict(RELOAD_MESSAGE, code="stale")
     _timeline(access, contract, Event.CONTRACT_CREATED, version_id=version.id, number=1)
     return contract_id
 
@@ -1085,7 +1064,7 @@ def edit_draft(
     row = _check_version(open_version, version)
     _write_terms(access, contract, row, terms)
     _apply(contract, row, target)
-    _flush()
+    db.flush_or_conflict(RELOAD_MESSAGE, code="stale")
     _timeline(access, contract, Event.VERSION_EDITED, version_id=row.id, number=row.number)
 
 
@@ -1105,7 +1084,7 @@ def propose(
     row = _check_version(open_version, version)
     _apply(contract, row, target)
     row.proposed_at = clock.now()
-    _flush()
+    db.flush_or_conflict(RELOAD_MESSAGE, code="stale")
     _timeline(access, contract, Event.VERSION_PROPOSED, version_id=row.id, number=row.number)
     _notify(access, access.beneficiary.account_id, Notice.PROPOSED, contract_id=contract.id)
 
@@ -1133,7 +1112,7 @@ def reopen(
     row.referent_signed_at = None
     row.referent_signed_by_id = None
     row.referent_signed_organisation_id = None
-    _flush()
+    db.flush_or_conflict(RELOAD_MESSAGE, code="stale")
     _timeline(access, contract, Event.VERSION_REOPENED, version_id=row.id, number=row.number)
 
 
@@ -1172,7 +1151,7 @@ def amend(*, actor: Principal, beneficiary_id: uuid.UUID, contract_id: uuid.UUID
     )
     db.session().add(row)
     contract.status = target[0]
-    _flush()
+    db.flush_or_conflict(RELOAD_MESSAGE, code="stale")
     _timeline(access, contract, Event.AVENANT_DRAFTED, version_id=row.id, number=number)
     return number
 
@@ -1189,7 +1168,7 @@ def withdraw(*, actor: Principal, beneficiary_id: uuid.UUID, contract_id: uuid.U
     contract, versions = _lock(access, contract_id)
     target, row = _step(contract, versions, Step.WITHDRAW)
     _apply(contract, row, target)
-    _flush()
+    db.flush_or_conflict(RELOAD_MESSAGE, code="stale")
     _timeline(
         access,
         contract,
@@ -1212,7 +1191,7 @@ def cancel(
     )
     contract, versions = _lock(access, contract_id)
     _close(access, contract, versions, Step.CANCEL, reason=reason, on=clock.today())
-    _flush()
+    db.flush_or_conflict(RELOAD_MESSAGE, code="stale")
 
 
 def end_early(
@@ -1235,11 +1214,13 @@ def end_early(
     contract, versions = _lock(access, contract_id)
     ended_on = on or clock.today()
     if ended_on > clock.today():
-        raise _field_error("ended_on", "La date de fin ne peut pas être dans le futur.")
+        raise InvalidInput.on("ended_on", "La date de fin ne peut pas être dans le futur.")
     if contract.starts_on is not None and ended_on < contract.starts_on:
-        raise _field_error("ended_on", "La date de fin ne peut pas précéder le début du contrat.")
+        raise InvalidInput.on(
+            "ended_on", "La date de fin ne peut pas précéder le début du contrat."
+        )
     _close(access, contract, versions, Step.END, reason=reason, on=ended_on)
-    _flush()
+    db.flush_or_conflict(RELOAD_MESSAGE, code="stale")
 
 
 _CLOSING_EVENTS = {
@@ -1334,7 +1315,7 @@ def _complete_if_signed(access: RecordAccess, contract: Contract, row: ContractV
     """Once both parties signed: the version is signed, its PDF made and sealed, and the
     contract in force on its dates. Returns whether it happened."""
     if row.person_signed_at is None or row.referent_signed_at is None:
-        _flush()
+        db.flush_or_conflict(RELOAD_MESSAGE, code="stale")
         return False
     target = next_state(contract.status, row.status, Step.COMPLETE)
     document = _render_pdf(access, contract, row)
@@ -1349,7 +1330,7 @@ def _complete_if_signed(access: RecordAccess, contract: Contract, row: ContractV
     )
     row.pdf_sha256 = hashlib.sha256(document).hexdigest()
     _enter_into_force(contract, row, target)
-    _flush()
+    db.flush_or_conflict(RELOAD_MESSAGE, code="stale")
     _signed_event(access, contract, row, Event.VERSION_SIGNED)
     return True
 
@@ -1416,24 +1397,6 @@ def pdf_data(contract: Contract, row: ContractVersion, person: Beneficiary) -> p
 
 def _render_pdf(access: RecordAccess, contract: Contract, row: ContractVersion) -> bytes:
     return pdf.render(pdf_data(contract, row, access.beneficiary))
-
-
-def render_signed_pdf(*, contract_id: uuid.UUID, number: int) -> bytes:
-    """Render a signed version's PDF again from its rows (to check that the stored one is
-    the same, byte for byte). For tests and support; the caller sets the scope."""
-    session = db.session()
-    contract = session.get(Contract, contract_id)
-    row = session.scalar(
-        select(ContractVersion).where(
-            ContractVersion.contract_id == contract_id, ContractVersion.number == number
-        )
-    )
-    if contract is None or row is None:
-        raise NotFound(VERSION_NOT_FOUND_MESSAGE)
-    person = session.get(Beneficiary, contract.beneficiary_id)
-    if person is None:  # pragma: no cover - a foreign key holds it
-        raise NotFound(NOT_FOUND_MESSAGE)
-    return pdf.render(pdf_data(contract, row, person))
 
 
 def sign_as_referent(
@@ -1551,7 +1514,7 @@ def record_signed_elsewhere(
         ("referent_signed_on", referent_signed_on),
     ):
         if day > today:
-            raise _field_error(name, "Une date de signature ne peut pas être dans le futur.")
+            raise InvalidInput.on(name, "Une date de signature ne peut pas être dans le futur.")
     contract, versions = _lock(access, contract_id)
     target, row = _step(contract, versions, Step.RECORD_ELSEWHERE)
     row = _check_version(row, None)
@@ -1563,7 +1526,7 @@ def record_signed_elsewhere(
     row.referent_signed_by_id = None
     row.referent_signed_organisation_id = None
     _enter_into_force(contract, row, target)
-    _flush()
+    db.flush_or_conflict(RELOAD_MESSAGE, code="stale")
     _signed_event(access, contract, row, Event.VERSION_SIGNED_ELSEWHERE)
 
 
@@ -1598,7 +1561,7 @@ def end_for_exit(access: RecordAccess, journey_id: uuid.UUID, on: date) -> int:
         else:  # changed by someone else since the list was read
             continue
         changed += 1
-    _flush()
+    db.flush_or_conflict(RELOAD_MESSAGE, code="stale")
     return changed
 
 
@@ -1660,5 +1623,5 @@ def expire_due(today: date, *, departement_id: uuid.UUID) -> int:
             continue  # changed since the list was read
         _close(access, contract, versions, Step.EXPIRE, reason=None, on=today)
         expired += 1
-    _flush()
+    db.flush_or_conflict(RELOAD_MESSAGE, code="stale")
     return expired

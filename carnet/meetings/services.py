@@ -19,7 +19,6 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import ColumnElement, or_, select
-from sqlalchemy.orm.exc import StaleDataError
 
 from carnet import clock, db
 from carnet.errors import Conflict, Denied, InvalidInput, NotFound
@@ -346,16 +345,12 @@ def _writable(
     return access, row
 
 
-def _flush_versioned() -> None:
-    """The version counter is checked again by the UPDATE itself: two saves at the same
-    instant cannot both pass."""
-    try:
-        db.session().flush()
-    except StaleDataError:
-        raise Conflict(
-            "Ce rendez-vous vient d'être modifié par quelqu'un d'autre : rien n'a été "
-            "enregistré. Rechargez la page pour voir sa dernière version."
-        ) from None
+# The version counter is checked again by the UPDATE itself: two saves at the same
+# instant cannot both pass.
+STALE_APPOINTMENT_MESSAGE = (
+    "Ce rendez-vous vient d'être modifié par quelqu'un d'autre : rien n'a été "
+    "enregistré. Rechargez la page pour voir sa dernière version."
+)
 
 
 def update_appointment(
@@ -377,7 +372,7 @@ def update_appointment(
     row.channel = details.channel
     row.place = details.place if details.channel is AppointmentChannel.IN_PERSON else None
     row.topics = details.topics
-    _flush_versioned()
+    db.flush_or_conflict(STALE_APPOINTMENT_MESSAGE)
     _timeline(access, Event.APPOINTMENT_UPDATED, {"appointment_id": str(row.id)})
     return row
 
@@ -403,7 +398,7 @@ def record_attendance(
     row.attendance = attendance
     row.attendance_recorded_at = clock.now()
     row.attendance_recorded_by_id = account_id
-    _flush_versioned()
+    db.flush_or_conflict(STALE_APPOINTMENT_MESSAGE)
     _timeline(access, Event.ATTENDANCE_RECORDED, {"appointment_id": str(row.id)})
     return row
 
@@ -426,7 +421,7 @@ def cancel_appointment(
     row.is_cancelled = True
     row.cancellation_reason = reason
     row.cancelled_at = clock.now()
-    _flush_versioned()
+    db.flush_or_conflict(STALE_APPOINTMENT_MESSAGE)
     _timeline(access, Event.APPOINTMENT_CANCELLED, {"appointment_id": str(row.id)})
     return row
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
 from carnet import db
 from carnet.errors import CarnetError, Conflict, InvalidInput
 from carnet.orientation import exit_schemas, exits
 from carnet.security.permissions import Action
+from carnet.security.policy import PolicyDenied, PolicyNotFound
 from carnet.web import require_principal
 
 blueprint = Blueprint("exits", __name__)
@@ -86,10 +87,12 @@ def _refused(error: CarnetError) -> Any:
                     page = exits.get_exit_page(actor=actor, beneficiary_id=beneficiary_id)
                     form = _FORMS.get(request.endpoint or "", "exit")
                     body = _exit_page(page, form=form, errors=fields, notice=notice)
-        except CarnetError:
+        except (PolicyDenied, PolicyNotFound) as refusal:
             # The page is no longer open to the actor (the journey closed meanwhile, and
-            # his or her place in the group with it): the reason alone, no data.
-            body = None
+            # his or her place in the group with it): refused like any page, and audited.
+            return current_app.handle_user_exception(refusal)
+        except CarnetError:
+            body = None  # no page to show again: the reason alone, no data
     if body is None:
         body = render_template(
             "records/problem.html",

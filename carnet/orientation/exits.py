@@ -25,7 +25,6 @@ from datetime import date, timedelta
 from enum import StrEnum
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from carnet import clock, db
@@ -255,10 +254,10 @@ def check_follow_up(
     if follow_up.checked_on is not None:
         raise Conflict(ALREADY_CHECKED)
     if checked_on > today:
-        raise InvalidInput(CHECK_IN_FUTURE, fields={"checked_on": [CHECK_IN_FUTURE]})
+        raise InvalidInput.on("checked_on", CHECK_IN_FUTURE)
     if checked_on < exit_row.exited_on:
         message = CHECK_BEFORE_EXIT.format(date=_french(exit_row.exited_on))
-        raise InvalidInput(message, fields={"checked_on": [message]})
+        raise InvalidInput.on("checked_on", message)
 
 
 def _french(day: date) -> str:
@@ -384,16 +383,6 @@ def get_reentry_form(*, actor: Principal, beneficiary_id: uuid.UUID) -> ExitPage
 # -- closing a journey --------------------------------------------------------------------------
 
 
-def _flush(conflict_message: str) -> None:
-    """The database's unique indexes (one exit per journey, one open journey per person) are
-    the backstop of the checks, for two people acting at the same moment."""
-    try:
-        db.session().flush()
-    except IntegrityError as exc:
-        log.info("exit write refused by a constraint: %s", type(exc.orig).__name__)
-        raise Conflict(conflict_message) from None
-
-
 def close_journey(
     *,
     actor: Principal,
@@ -435,7 +424,7 @@ def close_journey(
         recorded_by_organisation_id=actor.organisation_id,
     )
     session.add(exit_row)
-    _flush(ALREADY_CLOSED)
+    db.flush_or_conflict(ALREADY_CLOSED)
     if reason is JourneyExitReason.EMPLOYMENT:
         session.add_all(
             JobFollowUp(
@@ -458,7 +447,7 @@ def close_journey(
     for member in members:
         member.ended_at = max(now, member.started_at)
         member.end_reason = MEMBERSHIP_END_REASON
-    _flush(ALREADY_CLOSED)
+    db.flush_or_conflict(ALREADY_CLOSED)
     details = {
         "exit_id": exit_id,
         "exit_reason": reason,
@@ -545,7 +534,7 @@ def reopen_journey(
         created_at=clock.now(),
     )
     db.session().add(journey)
-    _flush(ALREADY_OPEN)
+    db.flush_or_conflict(ALREADY_OPEN)
     # The person's journeys, as this transaction now knows them (the open one first).
     person.journeys.insert(0, journey)
     details = {

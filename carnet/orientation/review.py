@@ -292,7 +292,7 @@ def _run(
     for row in rows:
         if row.beneficiary_id is None:
             continue
-        since = row.since if isinstance(row.since, date) else date.fromisoformat(str(row.since))
+        since = db.as_date(row.since)
         people.append(
             TeamReview(
                 beneficiary_id=row.beneficiary_id,
@@ -314,7 +314,7 @@ def list_team_reviews(*, actor: Principal, limit: int = LIST_SIZE) -> TeamReview
     anyone (`limit=0` gives the count alone, for the home page, and names no one)."""
     if not services.may_work_queue(actor) or actor.departement_id is None:
         raise Denied(REVIEW_DENIED)
-    hidden = services._hidden_roles(actor, actor.departement_id)
+    hidden = services.hidden_roles(actor, actor.departement_id)
     hide = bool(hidden) and actor.account_id is not None
     total, people = _run(
         {

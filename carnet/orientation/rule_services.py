@@ -233,7 +233,7 @@ def _check_note(change_note: str) -> str:
             f"Le motif de la modification doit compter entre {CHANGE_NOTE_MIN} et "
             f"{CHANGE_NOTE_MAX} caractères."
         )
-        raise InvalidInput(message, fields={"change_note": [message]})
+        raise InvalidInput.on("change_note", message)
     return note
 
 

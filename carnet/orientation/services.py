@@ -40,8 +40,6 @@ from sqlalchemy import (
     select,
     true,
 )
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 
 from carnet import clock, db
 from carnet.errors import Conflict, Denied, InvalidInput, NotFound
@@ -389,7 +387,7 @@ def _queue_statement(status: QueueStatus | None, hide_roles: bool) -> Select[Any
     return statement
 
 
-def _hidden_roles(actor: Principal, departement_id: uuid.UUID) -> list[str]:
+def hidden_roles(actor: Principal, departement_id: uuid.UUID) -> list[str]:
     return sorted(
         role.value
         for role in GroupRole
@@ -423,7 +421,7 @@ def orientation_queue(
         raise Denied(QUEUE_DENIED)
     query = query or QueueQuery()
     today = clock.today()
-    hidden = _hidden_roles(actor, actor.departement_id)
+    hidden = hidden_roles(actor, actor.departement_id)
     hide = bool(hidden) and actor.account_id is not None
     params: dict[str, Any] = {
         **_clock_bounds(today),
@@ -464,7 +462,7 @@ def orientation_queue(
 
 
 def _entry(row: Row[Any], today: date) -> QueueEntry:
-    since = row.since if isinstance(row.since, date) else date.fromisoformat(str(row.since))
+    since = db.as_date(row.since)
     return QueueEntry(
         beneficiary_id=row.beneficiary_id,
         display_name=f"{row.given_name} {row.family_name}",
@@ -822,18 +820,6 @@ def current_orientation(access: RecordAccess) -> PeriodView | None:
 # -- the decision ----------------------------------------------------------------------------
 
 
-def _flush(message: str) -> None:
-    try:
-        db.session().flush()
-    except (IntegrityError, StaleDataError) as exc:
-        log.info("orientation write refused: %s", type(exc).__name__)
-        raise Conflict(message) from None
-
-
-def _field_error(name: str, message: str) -> InvalidInput:
-    return InvalidInput(message, fields={name: [message]})
-
-
 def _check_organisation(
     actor: Principal, kind_type: OrientationType, organisation_id: uuid.UUID
 ) -> tenancy.OrganisationSummary:
@@ -843,17 +829,17 @@ def _check_organisation(
         None,
     )
     if found is None:
-        raise _field_error(
+        raise InvalidInput.on(
             "organisation_id", "Cette structure n'existe pas dans votre département."
         )
     if found.accreditation_status is not AccreditationStatus.ACCREDITED:
-        raise _field_error(
+        raise InvalidInput.on(
             "organisation_id",
             "Cette structure n'est pas habilitée dans le département : choisissez une "
             "structure habilitée.",
         )
     if found.kind not in KINDS_FOR_TYPE[kind_type]:
-        raise _field_error(
+        raise InvalidInput.on(
             "organisation_id",
             f"Cette structure n'assure pas d'orientation {TYPE_LABELS[kind_type]} : "
             "choisissez-en une autre, ou un autre type.",
@@ -908,18 +894,18 @@ def decide_orientation(
             actor=actor, membership_id=decision.referent_membership_id
         )
         if professional.organisation.id != organisation.id:
-            raise _field_error(
+            raise InvalidInput.on(
                 "referent_membership_id",
                 "Le référent doit appartenir à la structure choisie.",
             )
         if professional.account_id == actor.account_id:
-            raise _field_error(
+            raise InvalidInput.on(
                 "referent_membership_id",
                 "Vous ne pouvez pas vous désigner vous-même référent : choisissez un "
                 "professionnel de la structure.",
             )
         if professional.role is not MembershipRole.PROFESSIONAL:
-            raise _field_error(
+            raise InvalidInput.on(
                 "referent_membership_id",
                 "Choisissez un professionnel qui accompagne des personnes.",
             )
@@ -943,7 +929,7 @@ def decide_orientation(
         proposal=proposals.propose_for(access).as_json(),
     )
     db.session().add(period)
-    _flush(STALE_MESSAGE)
+    db.flush_or_conflict(STALE_MESSAGE)
     default_reason = f"Orientation vers {organisation.name} décidée le {today:%d/%m/%Y}"
     regrouping = records.regroup_after_orientation(
         access,
@@ -961,7 +947,7 @@ def decide_orientation(
         request.decided_by_account_id = actor.account_id
         request.decided_by_organisation_id = actor.organisation_id
         request.decided_orientation_id = period.id
-    _flush(STALE_MESSAGE)
+    db.flush_or_conflict(STALE_MESSAGE)
     details: dict[str, Any] = {
         "orientation_id": period.id,
         "type": decision.type,
@@ -1038,7 +1024,7 @@ def request_reorientation(
             "proposez un autre type. Pour changer de structure ou de référent sans changer "
             "de type, passez par le groupe de suivi."
         )
-        raise InvalidInput(message, fields={"proposed_type": [message]})
+        raise InvalidInput.on("proposed_type", message)
     if _pending_request(journey, None, access.beneficiary.id) is not None:
         raise Conflict(PENDING_MESSAGE)
     if actor.account_id is None or actor.organisation_id is None:  # pragma: no cover - policy
@@ -1061,7 +1047,7 @@ def request_reorientation(
         status=RequestStatus.PENDING,
     )
     db.session().add(request)
-    _flush(PENDING_MESSAGE)
+    db.flush_or_conflict(PENDING_MESSAGE)
     records.add_event(
         access,
         Event.REQUESTED,
@@ -1104,7 +1090,7 @@ def keep_accompaniment(
     request.decided_at = clock.now()
     request.decided_by_account_id = actor.account_id
     request.decided_by_organisation_id = actor.organisation_id
-    _flush(ALREADY_DECIDED_MESSAGE)
+    db.flush_or_conflict(ALREADY_DECIDED_MESSAGE)
     records.add_event(access, Event.REQUEST_KEPT, request.journey_id, {"request_id": request.id})
     records.notify(
         access,

@@ -24,7 +24,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, exists, false, func, or_, select
-from sqlalchemy.exc import IntegrityError
 
 from carnet import clock, db
 from carnet.errors import Conflict, Denied, InvalidInput, NotFound, Unavailable
@@ -67,6 +66,9 @@ SEARCH_LIMIT = 5
 REASON_MAX = 500
 NOBODY = uuid.UUID(int=0)
 
+GROUP_CHANGED_MESSAGE = (
+    "Le groupe de suivi vient d'être modifié par quelqu'un d'autre : rechargez la page."
+)
 LAST_REFERENT_MESSAGE = (
     "Le référent unique ne peut pas être retiré : une personne accompagnée a toujours un "
     "référent. Désignez d'abord son successeur avec « Changer de référent »."
@@ -539,16 +541,6 @@ def _active_memberships(journey: Journey) -> list[GroupMembership]:
     )
 
 
-def _flush(conflict_message: str) -> None:
-    """Flush; the database's unique indexes (one référent, one place per account) are the
-    backstop of the checks made above, for two people acting at the same moment."""
-    try:
-        db.session().flush()
-    except IntegrityError as exc:
-        log.info("group write refused by a unique index: %s", type(exc.orig).__name__)
-        raise Conflict(conflict_message) from None
-
-
 def _timeline(
     access: RecordAccess, journey: Journey | None, kind: Event, details: dict[str, Any]
 ) -> None:
@@ -681,7 +673,7 @@ def invite_member(
         and professional.role is not MembershipRole.ORIENTATION_OFFICER
     ):
         message = "Seul un chargé d'orientation peut tenir ce rôle dans le groupe de suivi."
-        raise InvalidInput(message, fields={"role": [message]})
+        raise InvalidInput.on("role", message)
     active = _active_memberships(journey)
     if role is GroupRole.REFERENT and _referents(active):
         raise Conflict(
@@ -709,7 +701,7 @@ def invite_member(
         added_by_id=actor.account_id,
     )
     db.session().add(membership)
-    _flush("Le groupe de suivi vient d'être modifié par quelqu'un d'autre : rechargez la page.")
+    db.flush_or_conflict(GROUP_CHANGED_MESSAGE)
     details = {
         "membership_id": new_id,
         "role": role,
@@ -750,7 +742,7 @@ def end_membership(
         raise Conflict(LAST_REFERENT_MESSAGE)
     membership.ended_at = clock.now()
     membership.end_reason = reason[:REASON_MAX]
-    _flush("Le groupe de suivi vient d'être modifié par quelqu'un d'autre : rechargez la page.")
+    db.flush_or_conflict(GROUP_CHANGED_MESSAGE)
     details = {
         "membership_id": membership.id,
         "role": membership.role,
@@ -791,7 +783,7 @@ def _start_referent(
         if member is not previous and member.account_id == professional.account_id:
             member.ended_at = now
             member.end_reason = f"Devient référent : {reason}"[:REASON_MAX]
-    _flush("Le groupe de suivi vient d'être modifié par quelqu'un d'autre : rechargez la page.")
+    db.flush_or_conflict(GROUP_CHANGED_MESSAGE)
     membership = GroupMembership(
         id=new_id,
         departement_id=access.beneficiary.departement_id,
@@ -805,7 +797,9 @@ def _start_referent(
         added_by_id=access.actor.account_id,
     )
     db.session().add(membership)
-    _flush("Un autre référent vient d'être désigné pour cette personne : rechargez la page.")
+    db.flush_or_conflict(
+        "Un autre référent vient d'être désigné pour cette personne : rechargez la page."
+    )
     return membership
 
 
@@ -934,7 +928,7 @@ def regroup_after_orientation(
     elif previous is not None:
         previous.ended_at = clock.now()
         previous.end_reason = previous_reason
-        _flush("Le groupe de suivi vient d'être modifié par quelqu'un d'autre : rechargez la page.")
+        db.flush_or_conflict(GROUP_CHANGED_MESSAGE)
     if previous is not None and professional is None:
         _timeline(
             access,
@@ -967,7 +961,7 @@ def regroup_after_orientation(
             added_by_id=access.actor.account_id,
         )
         db.session().add(as_member)
-        _flush("Le groupe de suivi vient d'être modifié par quelqu'un d'autre : rechargez la page.")
+        db.flush_or_conflict(GROUP_CHANGED_MESSAGE)
         _timeline(
             access,
             journey,
@@ -1040,7 +1034,7 @@ def break_glass(*, actor: Principal, beneficiary_id: uuid.UUID, reason: str) -> 
         added_by_id=actor.account_id,
     )
     db.session().add(membership)
-    _flush("Vous venez déjà de rejoindre ce groupe de suivi.")
+    db.flush_or_conflict("Vous venez déjà de rejoindre ce groupe de suivi.")
     details = {
         "membership_id": new_id,
         "role": GroupRole.MEMBER,

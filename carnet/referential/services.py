@@ -216,7 +216,7 @@ def get_active_theme(departement_id: uuid.UUID, theme_id: uuid.UUID) -> ThemeVie
     row = db.session().get(Theme, theme_id)
     if row is None or row.departement_id != departement_id or not row.is_active:
         message = "Choisissez un thème du référentiel de votre département."
-        raise InvalidInput(message, fields={"theme_id": [message]})
+        raise InvalidInput.on("theme_id", message)
     return _theme_view(row)
 
 
@@ -286,7 +286,7 @@ def add_theme(*, actor: Principal, change: ThemeChange) -> uuid.UUID:
     if db_session.scalar(
         select(Theme.id).where(Theme.departement_id == departement_id, Theme.label == change.label)
     ):
-        raise InvalidInput(_DUPLICATE_THEME, fields={"label": [_DUPLICATE_THEME]})
+        raise InvalidInput.on("label", _DUPLICATE_THEME)
     position = db_session.scalar(
         select(func.coalesce(func.max(Theme.position), 0)).where(
             Theme.departement_id == departement_id
@@ -320,7 +320,7 @@ def update_theme(*, actor: Principal, theme_id: uuid.UUID, change: ThemeChange) 
             Theme.id != theme.id,
         )
     ):
-        raise InvalidInput(_DUPLICATE_THEME, fields={"label": [_DUPLICATE_THEME]})
+        raise InvalidInput.on("label", _DUPLICATE_THEME)
     theme.label = change.label
     theme.aim = change.aim
     theme.oarsa_category = change.oarsa_category
@@ -341,7 +341,7 @@ def add_entry(*, actor: Principal, theme_id: uuid.UUID, change: EntryChange) -> 
             ThemeEntry.label == change.label,
         )
     ):
-        raise InvalidInput(_DUPLICATE_ENTRY, fields={"label": [_DUPLICATE_ENTRY]})
+        raise InvalidInput.on("label", _DUPLICATE_ENTRY)
     position = db_session.scalar(
         select(func.coalesce(func.max(ThemeEntry.position), 0)).where(
             ThemeEntry.theme_id == theme.id, ThemeEntry.kind == kind
@@ -380,7 +380,7 @@ def update_entry(
             ThemeEntry.id != entry.id,
         )
     ):
-        raise InvalidInput(_DUPLICATE_ENTRY, fields={"label": [_DUPLICATE_ENTRY]})
+        raise InvalidInput.on("label", _DUPLICATE_ENTRY)
     entry.label = change.label
     entry.is_active = change.is_active
     _flush(theme_id=theme.id, entry_id=entry.id, duplicate=_DUPLICATE_ENTRY)

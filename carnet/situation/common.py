@@ -204,7 +204,7 @@ def move_barrier(row: Barrier | HealthBarrier, change: StatusChange) -> date:
     target = change.status
     if target is current:
         message = "Ce frein a déjà ce statut : choisissez le statut suivant."
-        raise InvalidInput(message, fields={"status": [message]})
+        raise InvalidInput.on("status", message)
     if target not in _TRANSITIONS[current]:
         if current is BarrierStatus.LIFTED:
             message = (
@@ -216,7 +216,7 @@ def move_barrier(row: Barrier | HealthBarrier, change: StatusChange) -> date:
                 "Un frein en cours ne revient pas au statut « identifié » : il peut seulement "
                 "être levé."
             )
-        raise InvalidInput(message, fields={"status": [message]})
+        raise InvalidInput.on("status", message)
     on = change.on or clock.today()
     check_past(on, "on")
     floor = row.in_progress_on or row.identified_on
@@ -225,7 +225,7 @@ def move_barrier(row: Barrier | HealthBarrier, change: StatusChange) -> date:
             f"Cette date précède celle du statut précédent ({floor:%d/%m/%Y}) : "
             "indiquez une date égale ou postérieure."
         )
-        raise InvalidInput(message, fields={"on": [message]})
+        raise InvalidInput.on("on", message)
     row.status = target
     if target is BarrierStatus.IN_PROGRESS:
         row.in_progress_on = on

@@ -775,7 +775,7 @@ def change_health_consent(
     line = next((x for x in _consent_lines(access) if x.organisation_id == organisation_id), None)
     if line is None:
         message = "Choisissez une structure du groupe de suivi."
-        raise InvalidInput(message, fields={"organisation_id": [message]})
+        raise InvalidInput.on("organisation_id", message)
     if grant:
         _grant(access, line)
     else:

@@ -466,7 +466,7 @@ def _picked_situations(
     unknown = [entry_id for entry_id in data.entry_ids if entry_id not in entries]
     if unknown:
         message = "Une situation cochée ne fait plus partie du référentiel : rechargez la page."
-        raise InvalidInput(message, fields={"situation": [message]})
+        raise InvalidInput.on("situation", message)
     errors = {
         f"autre-{theme_id}": ["Ce thème ne fait plus partie du référentiel : rechargez la page."]
         for theme_id, _ in data.others
@@ -598,9 +598,9 @@ def _barrier_theme(
     theme = themes.get(theme_id) if theme_id is not None else None
     if theme is None or not (theme.is_active or theme.id == current):
         message = "Choisissez un thème du référentiel de votre département."
-        raise InvalidInput(message, fields={"theme_id": [message]})
+        raise InvalidInput.on("theme_id", message)
     if is_health_theme(theme):
-        raise InvalidInput(HEALTH_THEME_MESSAGE, fields={"theme_id": [HEALTH_THEME_MESSAGE]})
+        raise InvalidInput.on("theme_id", HEALTH_THEME_MESSAGE)
     return theme
 
 

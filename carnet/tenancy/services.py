@@ -226,7 +226,7 @@ def get_invitable_professional(*, actor: Principal, membership_id: uuid.UUID) ->
             "Ce professionnel n'est pas disponible : il a quitté sa structure ou celle-ci "
             "n'est pas habilitée dans le département."
         )
-        raise InvalidInput(message, fields={"membership_id": [message]})
+        raise InvalidInput.on("membership_id", message)
     return _choice(*row)
 
 

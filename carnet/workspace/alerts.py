@@ -8,7 +8,6 @@ the instants of the page from named parameters: `now`, `today` and, for notes,
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from sqlalchemy import ColumnElement, Exists, ScalarSelect, bindparam, exists, func, or_, select
@@ -125,11 +124,3 @@ def contract_ends_on(beneficiary_id: IdExpression, journey_id: IdExpression) -> 
         )
         .scalar_subquery()
     )
-
-
-def as_date(value: date | str | None) -> date | None:
-    """An alert's date as Python reads it: SQLite gives back text for a date computed in
-    SQL (a min in a subquery)."""
-    if value is None or isinstance(value, date):
-        return value
-    return date.fromisoformat(value)

@@ -581,7 +581,7 @@ def _person(row: Row[*tuple[Any, ...]], today: date) -> FollowedPerson:
         last_contact_at=last_contact,
         days_since_contact=days,
         is_quiet=bool(row.is_quiet),
-        contract_ends_on=alerts.as_date(row.contract_ends_on),
+        contract_ends_on=db.as_date(row.contract_ends_on),
     )
 
 
@@ -607,7 +607,7 @@ def get_portfolio(
     filters = filters or PortfolioFilters()
     territories = _territories(departement_id)
     if filters.territory_id is not None and filters.territory_id not in {t.id for t in territories}:
-        raise InvalidInput(UNKNOWN_TERRITORY, fields={"territory_id": [UNKNOWN_TERRITORY]})
+        raise InvalidInput.on("territory_id", UNKNOWN_TERRITORY)
     params: dict[str, Any] = {
         **_moment(),
         "departement_id": departement_id,

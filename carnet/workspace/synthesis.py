@@ -127,7 +127,7 @@ def for_record(access: RecordAccess, members: list[MemberView]) -> Synthesis:
         overdue_actions=int(figures.get("overdue_actions") or 0),
         awaiting_first_appointment=awaiting,
         open_barriers=_open_barriers(access) if Section.SITUATION in sections else [],
-        contract_ends_on=alerts.as_date(figures.get("contract_ends_on")),
+        contract_ends_on=db.as_date(figures.get("contract_ends_on")),
         orientation=orientation,
         # Read with the orientation only; the rule's freins are not shown (see review).
         team_review=ep_review.for_record(access)

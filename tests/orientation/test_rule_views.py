@@ -235,15 +235,16 @@ def test_a_proposal_is_shown_with_every_factor_and_the_version_of_its_rules(app)
         DEFAULT_RULES,
         version=3,
     )
-    template = '{% import "orientation/rules_macros.html" as m %}{{ m.proposal(p) }}'
+    template = (
+        '{% import "orientation/_labels.html" as o %}{{ o.proposal_details(p, "Proposition") }}'
+    )
     with app.test_request_context():
         shown = html.unescape(render_template_string(template, p=describe(proposal.as_json())))
-    assert "Orientation proposée : Socio-professionnelle" in shown
+    assert "Proposition : orientation socio-professionnelle" in shown
     assert proposal.explanation in shown
     assert "Employabilité : 1 point" in shown
-    assert "Niveau de formation : CAP, BEP (niveau 3) : 1 point" in shown
     assert "Freins sociaux : 3 points" in shown
-    assert "Frein à lever : Logement : 3 points" in shown
-    assert "Ce qui n'est pas connu" in shown
+    assert "règles version 3" in shown
+    assert "(freins, +3)" in shown
+    assert "Non connu :" in shown
     assert "aucun projet professionnel enregistré" in shown
-    assert f'href="{URL}/3"' in shown
